@@ -1,0 +1,128 @@
+// Package lake defines the row type of gallra's pseudonymised Parquet lake and
+// writes it: one Hive-partitioned directory tree of immutable Parquet files that
+// DuckDB, Spark or Trino read as one table.
+//
+// Layout:
+//
+//	<lake>/source=<source>/start_year=<YYYY>/part-<runID>-<n>.parquet
+//
+// The partition columns source and start_year are not stored inside the files;
+// readers take them from the path, for example
+//
+//	SELECT * FROM read_parquet('<lake>/**/*.parquet', hive_partitioning = true)
+//
+// A Writer stages files under <lake>/_staging/<runID>/ with names ending in
+// ".parquet.tmp", so no reader glob of the form '**/*.parquet' ever sees a file
+// that is still being written; Commit fsyncs each file and renames it into its
+// partition directory. Files in the lake are never modified in place.
+//
+// The columns are described in SCHEMA.md next to this file and on [Row].
+package lake
+
+import (
+	"time"
+)
+
+// Row is one participation as the lake keeps it: who (a pseudonym, or nobody),
+// in which measure, over which period, plus the attributes the source's policy
+// declares. It carries no raw identifier.
+//
+// Columns, in file order (Parquet physical/logical type → DuckDB type):
+//
+//	pseudonym     optional FIXED_LEN_BYTE_ARRAY(16) UUID → UUID     null: the participation is kept unlinked
+//	key_id        optional BYTE_ARRAY STRING (dict)      → VARCHAR  null when pseudonym is null and no key ID was given
+//	id_kind       required BYTE_ARRAY STRING (dict)      → VARCHAR  personnummer | samordningsnummer | reserve | birthdate
+//	measure       required BYTE_ARRAY STRING (dict)      → VARCHAR  code from the shared measure code list
+//	period_start  required INT32 DATE                    → DATE
+//	period_end    optional INT32 DATE                    → DATE     null while ongoing
+//	sex           optional BYTE_ARRAY STRING (dict)      → VARCHAR  "K" | "M"; null unless the policy keeps it
+//	age_band      optional BYTE_ARRAY STRING (dict)      → VARCHAR  e.g. "16-19", "65+"; null unless kept
+//	municipality  optional BYTE_ARRAY STRING (dict)      → VARCHAR  4-digit kommunkod; null unless kept
+//	record_key    required FIXED_LEN_BYTE_ARRAY(16) UUID → UUID     stable key of the participation
+//	run_id        required BYTE_ARRAY STRING (dict)      → VARCHAR  the run that wrote the row
+//
+// All columns are zstd-compressed and carry min/max/null-count statistics.
+// Dates are stored as int32 days since 1970-01-01 (see [Date] and [DateOf]),
+// never as time.Time, which parquet-go v0.32 writes wrongly for DATE columns.
+type Row struct {
+	// Pseudonym is the keyed pseudonym of the person as a 16-byte UUID, or
+	// nil when the policy keeps the participation without linking it to a
+	// person. A non-nil all-zero pseudonym is rejected: the file format uses
+	// the all-zero value to mean null.
+	Pseudonym *[16]byte
+	// KeyID names the key that made the pseudonym, e.g. "gk1-0123456789abcdef".
+	// Required when Pseudonym is set; may be empty (stored as null) otherwise.
+	KeyID string
+	// IDKind is the kind of identifier the row was derived from: one of
+	// IDPersonnummer, IDSamordningsnummer, IDReserve, IDBirthdate.
+	IDKind string
+	// Measure is a code from the shared measure code list.
+	Measure string
+	// PeriodStart is the first day of the participation, in days since
+	// 1970-01-01. Its year must equal the partition's StartYear.
+	PeriodStart int32
+	// PeriodEnd is the last day of the participation in days since
+	// 1970-01-01, or nil while it is ongoing. It is never before PeriodStart.
+	PeriodEnd *int32
+	// Sex is the declared attribute "K" or "M", or nil unless the source's
+	// policy keeps it.
+	Sex *string
+	// AgeBand is the age band at PeriodStart, e.g. "16-19", "20-24", "65+",
+	// or nil unless the policy keeps it.
+	AgeBand *string
+	// Municipality is the 4-digit kommunkod, or nil unless the policy keeps it.
+	Municipality *string
+	// RecordKey is the stable key of the participation (a keyed hash), used
+	// to merge later versions of the same participation. It must not be all zero.
+	RecordKey [16]byte
+	// RunID is the run that wrote the row. When empty, the Writer fills in
+	// its own run ID.
+	RunID string
+}
+
+// Identifier kinds accepted in Row.IDKind.
+const (
+	IDPersonnummer      = "personnummer"
+	IDSamordningsnummer = "samordningsnummer"
+	IDReserve           = "reserve"
+	IDBirthdate         = "birthdate"
+)
+
+// fileRow is the physical layout of a Row in a Parquet file. It exists because
+// parquet-go v0.32 cannot put the uuid logical type on a *[16]byte: an
+// optional [16]byte is written instead, whose all-zero value is null.
+type fileRow struct {
+	Pseudonym    [16]byte `parquet:"pseudonym,uuid,optional"`
+	KeyID        string   `parquet:"key_id,optional,dict"`
+	IDKind       string   `parquet:"id_kind,dict"`
+	Measure      string   `parquet:"measure,dict"`
+	PeriodStart  int32    `parquet:"period_start,date"`
+	PeriodEnd    *int32   `parquet:"period_end,date"`
+	Sex          *string  `parquet:"sex,dict"`
+	AgeBand      *string  `parquet:"age_band,dict"`
+	Municipality *string  `parquet:"municipality,dict"`
+	RecordKey    [16]byte `parquet:"record_key,uuid"`
+	RunID        string   `parquet:"run_id,dict"`
+}
+
+// Columns lists the column names stored in every lake file, in file order.
+// The partition columns source and start_year come after them when read with
+// hive partitioning.
+var Columns = []string{
+	"pseudonym", "key_id", "id_kind", "measure", "period_start", "period_end",
+	"sex", "age_band", "municipality", "record_key", "run_id",
+}
+
+const secondsPerDay = 24 * 60 * 60
+
+// Date returns the calendar date of t (in t's own location) as days since
+// 1970-01-01, the representation of the lake's DATE columns.
+func Date(t time.Time) int32 {
+	y, m, d := t.Date()
+	return int32(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / secondsPerDay)
+}
+
+// DateOf returns the date days after 1970-01-01 as midnight UTC.
+func DateOf(days int32) time.Time {
+	return time.Date(1970, time.January, 1+int(days), 0, 0, 0, 0, time.UTC)
+}

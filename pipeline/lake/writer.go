@@ -1,0 +1,586 @@
+package lake
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io/fs"
+	"maps"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strconv"
+
+	"github.com/parquet-go/parquet-go"
+)
+
+// StagingDir is the directory under the lake root where writers stage their
+// files before Commit. Staged files end in ".parquet.tmp", so the reader glob
+// '**/*.parquet' never matches them.
+const StagingDir = "_staging"
+
+// stagedSuffix ends every staged file name.
+const stagedSuffix = ".parquet.tmp"
+
+// Default writer limits; see [MaxRowsPerRowGroup], [MaxBufferedRows] and
+// [MaxOpenFiles].
+const (
+	DefaultMaxRowsPerRowGroup = 1 << 20
+	DefaultMaxBufferedRows    = 2 << 20
+	DefaultMaxOpenFiles       = 128
+)
+
+// batchRows is how many rows a partition buffers before handing them to
+// parquet-go in one call.
+const batchRows = 256
+
+// pageBufferSize is parquet-go's uncompressed page buffer per column. Smaller
+// than its default (256 KiB) because a writer may hold many partitions open.
+const pageBufferSize = 64 << 10
+
+// FileInfo describes one file that Commit placed in the lake.
+type FileInfo struct {
+	Partition Partition
+	Path      string // relative to the lake root, slash-separated
+	Rows      int64
+	Bytes     int64
+	SHA256    string // lowercase hex of the final file's content
+}
+
+// An Option configures a Writer.
+type Option func(*config)
+
+type config struct {
+	maxRowsPerRowGroup int64
+	maxBufferedRows    int64
+	maxOpenFiles       int
+}
+
+// MaxRowsPerRowGroup caps the rows in one Parquet row group (default
+// DefaultMaxRowsPerRowGroup, 1Mi rows). A writer keeps the current row group
+// of each open file in memory, compressed, until it is full.
+func MaxRowsPerRowGroup(n int64) Option {
+	return func(c *config) {
+		if n > 0 {
+			c.maxRowsPerRowGroup = n
+		}
+	}
+}
+
+// MaxBufferedRows bounds the rows a Writer holds in unfinished row groups
+// over all open files (default DefaultMaxBufferedRows, 2Mi rows, roughly
+// 100 MB). When the bound is passed, the largest unfinished row group is
+// written out early, so row groups are smaller when many partitions fill at
+// once.
+func MaxBufferedRows(n int64) Option {
+	return func(c *config) {
+		if n > 0 {
+			c.maxBufferedRows = n
+		}
+	}
+}
+
+// MaxOpenFiles caps how many partition files a Writer keeps open at once
+// (default DefaultMaxOpenFiles, 128). Each open file holds page buffers of up
+// to about 1 MB besides its unfinished row group. When a row arrives for
+// another partition, the least recently written file is finished and the
+// partition gets a new file if more rows arrive for it later: input that
+// alternates between more partitions than this limit makes many small files,
+// so group such input by partition.
+func MaxOpenFiles(n int) Option {
+	return func(c *config) {
+		if n > 0 {
+			c.maxOpenFiles = n
+		}
+	}
+}
+
+// A Writer writes rows into new Parquet files of one run, one or more files per
+// partition, staged until Commit. A Writer is not safe for concurrent use.
+type Writer struct {
+	root     string // lake root
+	runID    string
+	stageDir string
+	cfg      config
+
+	open   map[Partition]*partFile
+	staged []*partFile // finished files, waiting for Commit
+	seq    int         // number of the next file
+	inRG   int64       // rows in unfinished row groups of open files
+	tick   uint64      // logical clock for least-recently-used eviction
+	state  writerState
+}
+
+type writerState int
+
+const (
+	writing writerState = iota
+	committed
+	aborted
+	failed
+)
+
+// partFile is one staged Parquet file of one partition.
+type partFile struct {
+	part    Partition
+	n       int
+	stage   string // staged file path
+	f       *os.File
+	out     *hashWriter
+	pw      *parquet.GenericWriter[fileRow]
+	buf     []fileRow
+	rows    int64 // rows in the file
+	rgRows  int64 // rows in the current, unfinished row group
+	lastUse uint64
+}
+
+// hashWriter counts and hashes what parquet-go writes to the file.
+type hashWriter struct {
+	f *os.File
+	h hash.Hash
+	n int64
+}
+
+func (w *hashWriter) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	w.h.Write(p[:n])
+	w.n += int64(n)
+	return n, err
+}
+
+// NewWriter returns a Writer for run runID into the lake at lakeDir, creating
+// lakeDir if needed. It stages files under <lakeDir>/_staging/<runID>/, which
+// must not exist yet: two writers of the same run ID never share a lake.
+// runID must match [A-Za-z0-9][A-Za-z0-9._-]* (at most 128 bytes), because it
+// becomes part of file names.
+func NewWriter(lakeDir, runID string, opts ...Option) (*Writer, error) {
+	if err := validRunID(runID); err != nil {
+		return nil, err
+	}
+	cfg := config{
+		maxRowsPerRowGroup: DefaultMaxRowsPerRowGroup,
+		maxBufferedRows:    DefaultMaxBufferedRows,
+		maxOpenFiles:       DefaultMaxOpenFiles,
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	root := filepath.Clean(lakeDir)
+	if err := os.MkdirAll(filepath.Join(root, StagingDir), 0o750); err != nil {
+		return nil, fmt.Errorf("lake: create staging directory: %w", err)
+	}
+	stage := filepath.Join(root, StagingDir, runID)
+	if err := os.Mkdir(stage, 0o750); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return nil, fmt.Errorf("lake: run %s is already staged in %s (another writer, or a crashed run: see CleanStaging)", runID, stage)
+		}
+		return nil, fmt.Errorf("lake: create staging directory: %w", err)
+	}
+	return &Writer{
+		root:     root,
+		runID:    runID,
+		stageDir: stage,
+		cfg:      cfg,
+		open:     make(map[Partition]*partFile),
+	}, nil
+}
+
+func validRunID(id string) error {
+	if id == "" || len(id) > 128 {
+		return errors.New("lake: run ID must be 1 to 128 bytes")
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		ok := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			i > 0 && (c == '.' || c == '_' || c == '-')
+		if !ok {
+			return fmt.Errorf("lake: run ID %q: must match [A-Za-z0-9][A-Za-z0-9._-]*", id)
+		}
+	}
+	return nil
+}
+
+// RunID returns the writer's run ID.
+func (w *Writer) RunID() string { return w.runID }
+
+// Write adds r to partition p. Rows are buffered per partition and written
+// out as row groups fill; nothing is visible to readers before Commit.
+// Write rejects an invalid partition or row with an error naming the field
+// and the reason, never the value; the Writer stays usable after such an error.
+// Any other error (I/O) leaves the Writer failed: only Abort remains.
+func (w *Writer) Write(p Partition, r Row) error {
+	if w.state != writing {
+		return w.stateErr()
+	}
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	if err := checkRow(p, &r); err != nil {
+		return err
+	}
+	pf := w.open[p]
+	if pf == nil {
+		var err error
+		if pf, err = w.openFile(p); err != nil {
+			w.state = failed
+			return err
+		}
+	}
+	w.tick++
+	pf.lastUse = w.tick
+
+	fr := fileRow{
+		KeyID:        r.KeyID,
+		IDKind:       r.IDKind,
+		Measure:      r.Measure,
+		PeriodStart:  r.PeriodStart,
+		PeriodEnd:    r.PeriodEnd,
+		Sex:          r.Sex,
+		AgeBand:      r.AgeBand,
+		Municipality: r.Municipality,
+		RecordKey:    r.RecordKey,
+		RunID:        r.RunID,
+	}
+	if r.Pseudonym != nil {
+		fr.Pseudonym = *r.Pseudonym
+	}
+	if fr.RunID == "" {
+		fr.RunID = w.runID
+	}
+	pf.buf = append(pf.buf, fr)
+	pf.rows++
+	pf.rgRows++
+	w.inRG++
+	var err error
+	switch {
+	case pf.rgRows >= w.cfg.maxRowsPerRowGroup:
+		err = w.endRowGroup(pf)
+	case len(pf.buf) == cap(pf.buf):
+		err = pf.flush()
+	}
+	if err == nil && w.inRG > w.cfg.maxBufferedRows {
+		err = w.endRowGroup(w.largestRowGroup())
+	}
+	if err != nil {
+		w.state = failed
+		return err
+	}
+	return nil
+}
+
+// endRowGroup writes pf's current row group to its file.
+func (w *Writer) endRowGroup(pf *partFile) error {
+	if err := pf.flush(); err != nil {
+		return err
+	}
+	if err := pf.pw.Flush(); err != nil {
+		return fmt.Errorf("lake: write %s: %w", pf.part.Dir(), err)
+	}
+	w.inRG -= pf.rgRows
+	pf.rgRows = 0
+	return nil
+}
+
+// largestRowGroup returns the open file with the most unfinished rows.
+func (w *Writer) largestRowGroup() *partFile {
+	var max *partFile
+	for _, pf := range w.open {
+		if max == nil || pf.rgRows > max.rgRows {
+			max = pf
+		}
+	}
+	return max
+}
+
+// RowError reports a row that the lake refuses. It names the column and a
+// reason code, never the value.
+type RowError struct {
+	Field  string // column name
+	Reason string // reason code, e.g. "missing", "zero", "not_in_partition_year"
+}
+
+func (e *RowError) Error() string {
+	return "lake: invalid row: " + e.Field + ": " + e.Reason
+}
+
+func checkRow(p Partition, r *Row) error {
+	if r.Pseudonym != nil {
+		if *r.Pseudonym == ([16]byte{}) {
+			return &RowError{"pseudonym", "zero"}
+		}
+		if r.KeyID == "" {
+			return &RowError{"key_id", "missing"}
+		}
+	}
+	switch r.IDKind {
+	case IDPersonnummer, IDSamordningsnummer, IDReserve, IDBirthdate:
+	case "":
+		return &RowError{"id_kind", "missing"}
+	default:
+		return &RowError{"id_kind", "unknown"}
+	}
+	if r.Measure == "" {
+		return &RowError{"measure", "missing"}
+	}
+	if DateOf(r.PeriodStart).Year() != p.StartYear {
+		return &RowError{"period_start", "not_in_partition_year"}
+	}
+	if r.PeriodEnd != nil && *r.PeriodEnd < r.PeriodStart {
+		return &RowError{"period_end", "before_start"}
+	}
+	if r.Sex != nil && *r.Sex != "K" && *r.Sex != "M" {
+		return &RowError{"sex", "not_K_or_M"}
+	}
+	if r.AgeBand != nil && *r.AgeBand == "" {
+		return &RowError{"age_band", "empty"}
+	}
+	if r.Municipality != nil && !fourDigits(*r.Municipality) {
+		return &RowError{"municipality", "not_4_digits"}
+	}
+	if r.RecordKey == ([16]byte{}) {
+		return &RowError{"record_key", "zero"}
+	}
+	return nil
+}
+
+func fourDigits(s string) bool {
+	if len(s) != 4 {
+		return false
+	}
+	for i := 0; i < 4; i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// openFile starts a new staged file for p, first finishing the least recently
+// written open file if the limit is reached.
+func (w *Writer) openFile(p Partition) (*partFile, error) {
+	if len(w.open) >= w.cfg.maxOpenFiles {
+		var lru *partFile
+		for _, pf := range w.open {
+			if lru == nil || pf.lastUse < lru.lastUse {
+				lru = pf
+			}
+		}
+		if err := w.finish(lru); err != nil {
+			return nil, err
+		}
+	}
+	n := w.seq
+	w.seq++
+	stage := filepath.Join(w.stageDir, strconv.Itoa(n)+stagedSuffix)
+	f, err := os.OpenFile(stage, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
+	if err != nil {
+		return nil, fmt.Errorf("lake: create staged file: %w", err)
+	}
+	out := &hashWriter{f: f, h: sha256.New()}
+	pf := &partFile{
+		part:  p,
+		n:     n,
+		stage: stage,
+		f:     f,
+		out:   out,
+		pw: parquet.NewGenericWriter[fileRow](out,
+			parquet.Compression(&parquet.Zstd),
+			parquet.MaxRowsPerRowGroup(w.cfg.maxRowsPerRowGroup),
+			parquet.PageBufferSize(pageBufferSize),
+			parquet.CreatedBy("gallra", "lake", "v1"),
+			parquet.KeyValueMetadata("gallra.partition", p.Dir()),
+			parquet.KeyValueMetadata("gallra.run_id", w.runID),
+		),
+		buf: make([]fileRow, 0, batchRows),
+	}
+	w.open[p] = pf
+	return pf, nil
+}
+
+// flush hands the buffered rows to parquet-go.
+func (pf *partFile) flush() error {
+	if len(pf.buf) == 0 {
+		return nil
+	}
+	if _, err := pf.pw.Write(pf.buf); err != nil {
+		return fmt.Errorf("lake: write %s: %w", pf.part.Dir(), err)
+	}
+	clear(pf.buf) // drop references to the rows' strings
+	pf.buf = pf.buf[:0]
+	return nil
+}
+
+// finish completes pf's file on disk (footer, fsync, close) and moves it from
+// the open set to the staged list.
+func (w *Writer) finish(pf *partFile) error {
+	delete(w.open, pf.part)
+	w.inRG -= pf.rgRows
+	pf.rgRows = 0
+	err := pf.flush()
+	if err == nil {
+		if err = pf.pw.Close(); err != nil {
+			err = fmt.Errorf("lake: finish %s: %w", pf.part.Dir(), err)
+		}
+	}
+	if err == nil {
+		if err = pf.f.Sync(); err != nil {
+			err = fmt.Errorf("lake: fsync staged file: %w", err)
+		}
+	}
+	if cerr := pf.f.Close(); cerr != nil && err == nil {
+		err = fmt.Errorf("lake: close staged file: %w", cerr)
+	}
+	pf.pw, pf.buf = nil, nil
+	if err != nil {
+		return err
+	}
+	w.staged = append(w.staged, pf)
+	return nil
+}
+
+// Commit finishes every file, fsyncs it, renames it into its partition
+// directory as part-<runID>-<n>.parquet, fsyncs the directories it touched,
+// and removes the run's staging directory. It returns the committed files in
+// the order they were started.
+//
+// Each file appears in the lake atomically and complete; a run's files are
+// renamed one after another, so a crash during Commit can leave some of them
+// committed and the rest staged. On error, Commit returns the files it did
+// commit together with the error; call Abort to remove the rest.
+func (w *Writer) Commit() ([]FileInfo, error) {
+	if w.state != writing {
+		return nil, w.stateErr()
+	}
+	w.state = failed // until proven otherwise
+	for _, pf := range w.openInOrder() {
+		if err := w.finish(pf); err != nil {
+			return nil, err
+		}
+	}
+	slices.SortFunc(w.staged, func(a, b *partFile) int { return a.n - b.n })
+
+	infos := make([]FileInfo, 0, len(w.staged))
+	dirs := make(map[string]bool) // directories whose entries changed
+	for _, pf := range w.staged {
+		rel := path.Join(pf.part.Dir(), "part-"+w.runID+"-"+strconv.Itoa(pf.n)+".parquet")
+		dst := filepath.Join(w.root, filepath.FromSlash(rel))
+		partDir := filepath.Dir(dst)
+		if err := w.mkdirs(partDir, dirs); err != nil {
+			return infos, err
+		}
+		if _, err := os.Lstat(dst); err == nil {
+			return infos, fmt.Errorf("lake: %s already exists: files in the lake are never replaced", rel)
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return infos, fmt.Errorf("lake: commit %s: %w", rel, err)
+		}
+		if err := os.Rename(pf.stage, dst); err != nil {
+			return infos, fmt.Errorf("lake: commit %s: %w", rel, err)
+		}
+		dirs[partDir] = true
+		infos = append(infos, FileInfo{
+			Partition: pf.part,
+			Path:      rel,
+			Rows:      pf.rows,
+			Bytes:     pf.out.n,
+			SHA256:    hex.EncodeToString(pf.out.h.Sum(nil)),
+		})
+	}
+	for _, d := range slices.Sorted(maps.Keys(dirs)) {
+		if err := syncDir(d); err != nil {
+			return infos, err
+		}
+	}
+	w.staged = nil
+	if err := os.Remove(w.stageDir); err != nil {
+		return infos, fmt.Errorf("lake: remove staging directory: %w", err)
+	}
+	w.state = committed
+	return infos, nil
+}
+
+// mkdirs creates dir and any missing parents below the lake root, recording
+// in changed each directory that gained an entry.
+func (w *Writer) mkdirs(dir string, changed map[string]bool) error {
+	if _, err := os.Stat(dir); err == nil {
+		return nil
+	}
+	parent := filepath.Dir(dir)
+	if parent != w.root {
+		if err := w.mkdirs(parent, changed); err != nil {
+			return err
+		}
+	}
+	if err := os.Mkdir(dir, 0o750); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("lake: create partition directory: %w", err)
+	}
+	changed[parent] = true
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("lake: fsync directory: %w", err)
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("lake: fsync directory %s: %w", dir, err)
+	}
+	return nil
+}
+
+// openInOrder returns the open files ordered by file number, so that Commit
+// is deterministic.
+func (w *Writer) openInOrder() []*partFile {
+	pfs := make([]*partFile, 0, len(w.open))
+	for _, pf := range w.open {
+		pfs = append(pfs, pf)
+	}
+	slices.SortFunc(pfs, func(a, b *partFile) int { return a.n - b.n })
+	return pfs
+}
+
+// Abort discards everything the Writer staged. Files that a failed Commit
+// already moved into the lake stay there. Abort after a successful Commit
+// does nothing, so it can be deferred.
+func (w *Writer) Abort() error {
+	if w.state == committed || w.state == aborted {
+		return nil
+	}
+	w.state = aborted
+	for _, pf := range w.open {
+		pf.f.Close() // the file is removed below; its error does not matter
+	}
+	w.open, w.staged = nil, nil
+	if err := os.RemoveAll(w.stageDir); err != nil {
+		return fmt.Errorf("lake: remove staging directory: %w", err)
+	}
+	return nil
+}
+
+func (w *Writer) stateErr() error {
+	switch w.state {
+	case committed:
+		return errors.New("lake: writer already committed")
+	case aborted:
+		return errors.New("lake: writer aborted")
+	default:
+		return errors.New("lake: writer failed; call Abort")
+	}
+}
+
+// CleanStaging removes what crashed runs left under <lakeDir>/_staging. It
+// must not run while a Writer on the same lake is active, whose staged files
+// it would delete too.
+func CleanStaging(lakeDir string) error {
+	if err := os.RemoveAll(filepath.Join(filepath.Clean(lakeDir), StagingDir)); err != nil {
+		return fmt.Errorf("lake: clean staging: %w", err)
+	}
+	return nil
+}
