@@ -75,6 +75,7 @@ type Error struct {
 	msg  string
 }
 
+// Error returns the message, followed by the underlying error if any.
 func (e *Error) Error() string {
 	if e.Err != nil {
 		return e.msg + ": " + e.Err.Error()
