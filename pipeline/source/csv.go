@@ -1,0 +1,323 @@
+package source
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"unicode/utf8"
+
+	"golang.org/x/text/encoding/charmap"
+	"golang.org/x/text/encoding/unicode"
+	"golang.org/x/text/transform"
+)
+
+// csvReader streams delimited text through encoding/csv.
+type csvReader struct {
+	path    string
+	file    *os.File
+	cr      *csv.Reader
+	enc     string
+	delim   rune
+	skip    int64 // decoded bytes before csv's input: the "sep=" line
+	lineOff int   // physical lines before csv's input: 1 after a "sep=" line
+
+	header   []string
+	cols     []int // nil: all columns
+	validate bool  // selected fields must be valid UTF-8 (file read as UTF-8)
+
+	peek  *csvRead // a record read ahead to tell a truncated file from a malformed last record
+	fatal error    // sticky whole-file error
+}
+
+// csvRead is the outcome of one csv.Reader.Read.
+type csvRead struct {
+	rec   []string
+	err   error
+	start int64 // csv input offset where the read began
+	line  int   // physical line of the record (when err == nil)
+}
+
+func openCSV(path string, opt Options) (Reader, error) {
+	enc, ok := normEncoding(opt.Encoding)
+	if !ok {
+		return nil, &FileError{File: path, Reason: ReasonInvalidOption,
+			Err: fmt.Errorf("unknown encoding %q (want auto, utf-8 or windows-1252)", opt.Encoding)}
+	}
+	if opt.Delimiter != 0 && !validDelim(opt.Delimiter) {
+		return nil, &FileError{File: path, Reason: ReasonInvalidOption,
+			Err: fmt.Errorf("invalid delimiter %q", opt.Delimiter)}
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, &FileError{File: path, Reason: ReasonUnreadable, Err: err}
+	}
+	r := &csvReader{path: path, file: f}
+	if err := r.init(opt, enc); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// init detects encoding, "sep=" line and delimiter on a bounded prefix, sets
+// up the streaming csv.Reader and reads the header.
+func (r *csvReader) init(opt Options, enc string) error {
+	raw := bufio.NewReaderSize(r.file, sniffSize)
+	prefix, err := raw.Peek(sniffSize)
+	if err != nil && err != io.EOF {
+		return &FileError{File: r.path, Reason: ReasonUnreadable, Err: err}
+	}
+	if enc == "" {
+		enc = detectEncoding(prefix, err == io.EOF)
+	}
+	r.enc = enc
+	r.validate = enc == encUTF8
+
+	in := decodeStream(raw, enc)
+	text, err := in.Peek(sniffSize)
+	if err != nil && err != io.EOF {
+		return &FileError{File: r.path, Reason: ReasonUnreadable, Err: err}
+	}
+	if err == io.EOF && isBlank(bytes.TrimPrefix(text, []byte("\uFEFF"))) {
+		return &FileError{File: r.path, Reason: ReasonEmptyFile}
+	}
+
+	r.delim = opt.Delimiter
+	if d, n, ok := sepLine(text); ok {
+		if _, err := in.Discard(n); err != nil {
+			return &FileError{File: r.path, Reason: ReasonUnreadable, Err: err}
+		}
+		r.skip, r.lineOff = int64(n), 1
+		if r.delim == 0 {
+			r.delim = d
+		}
+		if text, err = in.Peek(sniffSize); err != nil && err != io.EOF {
+			return &FileError{File: r.path, Reason: ReasonUnreadable, Err: err}
+		}
+	}
+	if r.delim == 0 {
+		r.delim = detectDelimiter(text)
+	}
+
+	r.cr = csv.NewReader(in) // in is a large *bufio.Reader, which csv uses as is
+	r.cr.Comma = r.delim
+	r.cr.FieldsPerRecord = -1
+	r.cr.ReuseRecord = true
+	r.cr.LazyQuotes = false
+
+	rec, err := r.cr.Read()
+	if err != nil {
+		if err == io.EOF {
+			return &FileError{File: r.path, Reason: ReasonNoHeader, Err: errors.New("no record")}
+		}
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			return &FileError{File: r.path, Reason: ReasonNoHeader, Line: pe.StartLine + r.lineOff, Err: r.adjust(pe)}
+		}
+		return &FileError{File: r.path, Reason: ReasonUnreadable, Err: err}
+	}
+	line, _ := r.cr.FieldPos(0)
+	hdr, ok := cleanHeader(rec)
+	if !ok {
+		return &FileError{File: r.path, Reason: ReasonNoHeader, Line: line + r.lineOff, Err: errors.New("header cells are all blank")}
+	}
+	r.header = hdr
+	return nil
+}
+
+// decodeStream strips a UTF-8 byte order mark from raw and returns the text
+// as UTF-8. UTF-8 input is passed through without a copy; its validity is
+// checked per selected field instead.
+func decodeStream(raw *bufio.Reader, enc string) *bufio.Reader {
+	if p, _ := raw.Peek(len(bomUTF8)); bytes.Equal(p, bomUTF8) {
+		raw.Discard(len(bomUTF8))
+	}
+	var dec transform.Transformer
+	switch enc {
+	case encUTF8:
+		return raw
+	case encCP1252:
+		dec = charmap.Windows1252.NewDecoder()
+	case encUTF16LE, encUTF16BE:
+		// ExpectBOM reads the byte order mark and follows it.
+		dec = unicode.UTF16(unicode.LittleEndian, unicode.ExpectBOM).NewDecoder()
+	}
+	return bufio.NewReaderSize(transform.NewReader(raw, dec), sniffSize)
+}
+
+// adjust returns a copy of pe with line numbers counted from the start of
+// the file rather than from the start of csv's input.
+func (r *csvReader) adjust(pe *csv.ParseError) *csv.ParseError {
+	c := *pe
+	c.StartLine += r.lineOff
+	c.Line += r.lineOff
+	return &c
+}
+
+func (r *csvReader) read() csvRead {
+	if p := r.peek; p != nil {
+		r.peek = nil
+		return *p
+	}
+	res := csvRead{start: r.cr.InputOffset()}
+	res.rec, res.err = r.cr.Read()
+	if res.err == nil {
+		res.line, _ = r.cr.FieldPos(0)
+		res.line += r.lineOff
+	}
+	return res
+}
+
+// Next implements Reader.
+func (r *csvReader) Next() (Row, error) {
+	if r.fatal != nil {
+		return Row{}, r.fatal
+	}
+	res := r.read()
+	if res.err != nil {
+		return Row{}, r.readError(res)
+	}
+	fields := selectFields(res.rec, r.cols)
+	if r.validate {
+		for i, s := range fields {
+			if !utf8.ValidString(s) {
+				col := i
+				if r.cols != nil {
+					col = r.cols[i]
+				}
+				return Row{}, &RowError{File: r.path, Line: res.line, Reason: ReasonInvalidEncoding,
+					Err: fmt.Errorf("field %d is not valid UTF-8 (the file was read as UTF-8; if it is Windows-1252, set the encoding)", col+1)}
+			}
+		}
+	}
+	return Row{Line: res.line, Fields: fields, NumFields: len(res.rec)}, nil
+}
+
+// readError turns a failed read into io.EOF, a *RowError or a sticky
+// *FileError.
+func (r *csvReader) readError(res csvRead) error {
+	if res.err == io.EOF {
+		return io.EOF
+	}
+	var pe *csv.ParseError
+	if !errors.As(res.err, &pe) {
+		r.fatal = &FileError{File: r.path, Reason: ReasonUnreadable, Err: res.err}
+		return r.fatal
+	}
+	line := pe.StartLine + r.lineOff
+	if errors.Is(pe.Err, csv.ErrQuote) {
+		// A quoted field still open at the end of the file swallows the rest
+		// of it, so the next read is io.EOF. A malformed last record looks
+		// the same to the caller of csv; rescan the record to tell them apart.
+		next := r.read()
+		if next.err == io.EOF {
+			open, err := r.endsInOpenQuote(res.start)
+			if err != nil {
+				r.fatal = &FileError{File: r.path, Reason: ReasonUnreadable, Err: err}
+				return r.fatal
+			}
+			if open {
+				r.fatal = &FileError{File: r.path, Reason: ReasonTruncated, Line: line,
+					Err: fmt.Errorf("quoted field opened in the record on line %d is not closed before the end of the file", line)}
+				return r.fatal
+			}
+		}
+		r.peek = &next
+	}
+	return &RowError{File: r.path, Line: line, Reason: ReasonMalformedCSV, Err: r.adjust(pe)}
+}
+
+// endsInOpenQuote reopens the file, skips to csv input offset start (the
+// beginning of a record) and reports whether that record runs to the end
+// of the file inside a quoted field. It reads only on the rare path of a
+// quote error on the last record.
+func (r *csvReader) endsInOpenQuote(start int64) (bool, error) {
+	f, err := os.Open(r.path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	in := decodeStream(bufio.NewReaderSize(f, sniffSize), r.enc)
+	if _, err := io.CopyN(io.Discard, in, r.skip+start); err != nil {
+		return false, err
+	}
+	return openQuoteAtEOF(in, r.delim)
+}
+
+// openQuoteAtEOF scans one record with encoding/csv's quoting rules and
+// reports whether the input ends inside a quoted field. It returns false as
+// soon as the record ends or breaks a rule elsewhere.
+func openQuoteAtEOF(in io.RuneReader, delim rune) (bool, error) {
+	const (
+		fieldStart = iota
+		unquoted
+		quoted
+		quoteSeen // a quote inside a quoted field: closing or the first of ""
+	)
+	state, started := fieldStart, false
+	for {
+		c, _, err := in.ReadRune()
+		if err == io.EOF {
+			return state == quoted, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		switch state {
+		case fieldStart:
+			switch {
+			case c == '"':
+				state, started = quoted, true
+			case c == '\n':
+				if started {
+					return false, nil
+				}
+			case c == '\r' && !started:
+			case c == delim:
+				started = true
+			default:
+				state, started = unquoted, true
+			}
+		case unquoted:
+			switch c {
+			case '"', '\n':
+				return false, nil
+			case delim:
+				state = fieldStart
+			}
+		case quoted:
+			if c == '"' {
+				state = quoteSeen
+			}
+		case quoteSeen:
+			switch c {
+			case '"':
+				state = quoted
+			case delim:
+				state = fieldStart
+			case '\r':
+			default: // end of record, or a stray character after the closing quote
+				return false, nil
+			}
+		}
+	}
+}
+
+// Header implements Reader.
+func (r *csvReader) Header() []string { return append([]string(nil), r.header...) }
+
+// Select implements Reader.
+func (r *csvReader) Select(cols []int) { r.cols = checkSelect(cols) }
+
+// Encoding implements Reader.
+func (r *csvReader) Encoding() string { return r.enc }
+
+// Delimiter implements Reader.
+func (r *csvReader) Delimiter() rune { return r.delim }
+
+// Close implements Reader.
+func (r *csvReader) Close() error { return r.file.Close() }
