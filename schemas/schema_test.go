@@ -186,7 +186,7 @@ func TestBuiltinMeasureLabels(t *testing.T) {
 		"af_program": {
 			"Arbetsmarknadsutbildning": "ARBETSMARKNADSUTBILDNING", "Förberedande utbildning": "FORBEREDANDE_UTBILDNING",
 			"Nystartsjobb": "NYSTARTSJOBB", "Lönebidrag": "LONEBIDRAG", "Jobbgarantin för ungdomar": "JOBBGARANTI_UNGDOM",
-			"Jobb- och utvecklingsgarantin": "JOB_GARANTI", "Etableringsprogrammet": "ETABLERING",
+			"Jobb- och utvecklingsgarantin": "JOBB_UTVECKLINGSGARANTI", "Etableringsprogrammet": "ETABLERING",
 		},
 		"uka":       {"Praktik": "PRAKTIK", "Studiebesök": "KAA_INSATS", "Motivationsinsats": "KAA_INSATS", "Återgång till studier": "UTBILDNING"},
 		"feriejobb": {"Feriejobb": "FERIEJOBB"},
