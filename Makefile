@@ -1,0 +1,43 @@
+# gallra — the two commands on a fresh machine: `make demo` and `make test`.
+GO      ?= go
+BIN     := bin/gallra
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+export CGO_ENABLED = 1
+
+.PHONY: all build demo test test-short race fuzz lint bench clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/gallra
+
+## demo: build, generate synthetic exports, run the pipeline, query the lake with DuckDB, verify
+demo: build
+	./$(BIN) demo --dir demo --rows 20000 --seed 1
+
+## test: vet, then every test with the race detector (the command CI runs)
+test:
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
+
+## test-short: the quick loop while developing
+test-short:
+	$(GO) test -short ./...
+
+## fuzz: run each fuzz target for a while (FUZZTIME=60s by default)
+FUZZTIME ?= 60s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./transforms/identity/
+
+lint:
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+## bench: Go benchmarks and the end-to-end harness, reported as ratios against a baseline
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./transforms/... ./pipeline/... | tee benchmarks/out.txt
+	$(GO) run ./benchmarks/harness -gallra $(BIN) -rows $${ROWS:-200000}
+
+clean:
+	rm -rf bin demo benchmarks/out.txt

@@ -1,0 +1,196 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/gallra/gallra/pipeline/config"
+	"github.com/gallra/gallra/pipeline/duck"
+	"github.com/gallra/gallra/pipeline/ingest"
+	"github.com/gallra/gallra/pipeline/keyfile"
+	"github.com/gallra/gallra/pipeline/report"
+	"github.com/gallra/gallra/pipeline/synth"
+)
+
+// demoMarker marks a folder as the demo's own, so that a re-run may clear it.
+const demoMarker = ".gallra-demo"
+
+// demoConfig is the job file the demo writes: every built-in schema as a
+// source, with the policies a municipality would plausibly choose.
+const demoConfig = `# gallra demo job: every built-in source system, synthetic data.
+lake = "lake"
+reports = "reports"
+inbox = "inbox"
+reference_date = "%s"
+
+[key]
+file = "keys/gallra.key"
+domain = "lake"
+
+[[source]]
+name = "amea"               # Jönköping
+municipality = "0680"
+keep = ["sex", "age_band", "municipality"]
+
+[[source]]
+name = "aksel"              # Luleå: personnummer/samordningsnummer or birth date only
+municipality = "2580"
+keep = ["sex", "age_band", "municipality"]
+birthdate = "unlinked"      # counted, never linked to a person
+
+[[source]]
+name = "skills"             # Luleå
+municipality = "2580"
+keep = ["sex", "age_band"]
+reserve = "pseudonymise"    # university interim numbers get pseudonyms of their own kind
+
+[[source]]
+name = "uka"                # Luleå, kommunala aktivitetsansvaret 16–19
+municipality = "2580"
+keep = ["sex", "age_band"]
+reserve = "unlinked"        # school temporary numbers: counted, never linked
+
+[[source]]
+name = "feriejobb"          # Luleå
+municipality = "2580"
+keep = ["age_band"]
+
+[[source]]
+name = "jobbtorg"           # Stockholm
+municipality = "0180"
+keep = ["sex", "age_band", "municipality"]
+
+[[source]]
+name = "af_program"         # Arbetsförmedlingen-style programme export, kommunkod per row
+keep = ["sex", "age_band", "municipality"]
+`
+
+func demoCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "demo",
+		Usage: "generate synthetic exports, run the pipeline on them and query the lake (what `make demo` runs)",
+		Description: `Writes exactly the exports that ` + "`gallra generate --out DIR/inbox --rows N --seed S`" + ` writes,
+creates a key in DIR/keys, a job file DIR/gallra.toml, runs the pipeline into DIR/lake,
+leaves the run report and quarantine file under DIR/reports, prints counts per source and
+per measure type read back from the lake through DuckDB, and verifies that no identifier
+reached the lake or the reports.
+
+A folder that the demo made before is cleared and made again; any other non-empty
+folder is refused.`,
+		Flags: append([]cli.Flag{
+			&cli.StringFlag{Name: "dir", Aliases: []string{"d"}, Value: "demo", Usage: "demo folder"},
+		}, generateFlags()...),
+		Action: func(c *cli.Context) error {
+			opt, err := synthOptions(c)
+			if err != nil {
+				return err
+			}
+			return runDemo(c.Context, c.App.Writer, c.String("dir"), opt)
+		},
+	}
+}
+
+func runDemo(ctx context.Context, w io.Writer, dir string, opt synth.Options) error {
+	if err := prepareDemoDir(dir); err != nil {
+		return cli.Exit(err.Error(), report.ExitUsage)
+	}
+	gen, err := synth.Generate(filepath.Join(dir, "inbox"), opt)
+	if err != nil {
+		return err
+	}
+	printGenerated(w, gen)
+
+	keyPath := filepath.Join(dir, "keys", "gallra.key")
+	if err := os.MkdirAll(filepath.Dir(keyPath), 0o700); err != nil {
+		return err
+	}
+	k, err := keyfile.Generate(rand.Reader)
+	if err != nil {
+		return err
+	}
+	if err := keyfile.Write(keyPath, k, nil); err != nil {
+		return err
+	}
+	cfgPath := filepath.Join(dir, "gallra.toml")
+	if err := os.WriteFile(cfgPath, fmt.Appendf(nil, demoConfig, opt.Reference.Format("2006-01-02")), 0o644); err != nil {
+		return err
+	}
+	job, err := config.Load(cfgPath)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\n$ gallra run --config %s\n", cfgPath)
+	rep, err := ingest.Run(ctx, job, k, ingest.Options{Version: version, Logger: slog.Default()})
+	rep.Summary(w)
+	if err != nil {
+		return cli.Exit("demo run failed: "+err.Error(), report.ExitFailed)
+	}
+
+	fmt.Fprintf(w, "\nThe lake through DuckDB: read_parquet(%s, hive_partitioning=true)\n", duck.LakeGlob(job.Lake))
+	db, err := duck.Open(ctx, duck.Options{})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := duck.LakeView(ctx, db, job.Lake); err != nil {
+		return err
+	}
+	for _, q := range []struct{ title, sql string }{
+		{"per source", `SELECT source, count(*) AS participations, count(DISTINCT pseudonym) AS persons,
+			count(*) FILTER (WHERE pseudonym IS NULL) AS unlinked,
+			min(period_start) AS first_start, max(period_start) AS last_start
+			FROM lake GROUP BY source ORDER BY source`},
+		{"per measure type", `SELECT measure, count(*) AS participations, count(DISTINCT pseudonym) AS persons,
+			count(*) FILTER (WHERE period_end IS NULL) AS ongoing
+			FROM lake GROUP BY measure ORDER BY participations DESC, measure`},
+	} {
+		cols, rows, err := duck.Query(ctx, db, q.sql)
+		if err != nil {
+			return fmt.Errorf("querying the lake (%s): %w", q.title, err)
+		}
+		fmt.Fprintf(w, "\n%s:\n", q.title)
+		duck.PrintTable(w, cols, rows)
+	}
+
+	findings, stats, err := scan(job.Lake, job.Reports)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nverify: %d file(s) scanned, %d value(s) examined, %d finding(s)\n", stats.Files, stats.Values, len(findings))
+	if len(findings) > 0 || len(stats.Unscannable) > 0 {
+		return cli.Exit("demo: verify found identifying data in the lake or reports", report.ExitFailed)
+	}
+	fmt.Fprintf(w, "\nTry: duckdb -c \"SELECT * FROM read_parquet(%s, hive_partitioning=true) LIMIT 5\"\n", duck.LakeGlob(job.Lake))
+	return nil
+}
+
+// prepareDemoDir makes dir empty, refusing to clear a folder the demo did
+// not make.
+func prepareDemoDir(dir string) error {
+	entries, err := os.ReadDir(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return err
+	case len(entries) > 0:
+		if _, err := os.Stat(filepath.Join(dir, demoMarker)); err != nil {
+			return fmt.Errorf("demo folder %s is not empty and was not made by the demo: choose another --dir", dir)
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			return err
+		}
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, demoMarker), []byte("made by gallra demo; cleared on every demo run\n"), 0o644)
+}

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+
+	"github.com/gallra/gallra/pipeline/config"
+	"github.com/gallra/gallra/pipeline/ingest"
+	"github.com/gallra/gallra/pipeline/keyfile"
+	"github.com/gallra/gallra/pipeline/report"
+	"github.com/gallra/gallra/transforms/pseudonym"
+)
+
+func runCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "run",
+		Usage: "run the batch job: read the inboxes, pseudonymise, minimise, write the lake",
+		Description: `Reads every export waiting in the configured sources' inboxes, validates each row
+against the source's schema, replaces the identifier with a keyed pseudonym, keeps only
+the measure type, the period and the declared attributes, and writes Parquet files into
+the lake. Unusable rows go to the quarantine file with file, line, field and reason,
+never the value. A JSON run report is written to the reports folder.
+
+The key comes from the key file named in the configuration (or --key), or from the
+GALLRA_KEY environment variable. Without a usable key the run refuses to start.
+
+Exit codes: 0 ok, 1 failed (nothing committed), 2 usage or configuration error,
+3 committed with rows quarantined, 4 committed with whole files rejected.`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "job file (TOML)", Required: true},
+			&cli.StringFlag{Name: "key", Usage: "key file; overrides [key] file in the configuration"},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no summary on stdout"},
+		},
+		Action: func(c *cli.Context) error {
+			job, err := config.Load(c.String("config"))
+			if err != nil {
+				return cli.Exit(err.Error(), report.ExitUsage)
+			}
+			if k := c.String("key"); k != "" {
+				job.Key.File = k
+			}
+			key, err := loadKey(job.Key.File)
+			if err != nil {
+				return cli.Exit(err.Error(), report.ExitFailed)
+			}
+			ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			rep, err := ingest.Run(ctx, job, key, ingest.Options{Version: version, Logger: slog.Default()})
+			if !c.Bool("quiet") {
+				rep.Summary(c.App.Writer)
+			}
+			if err != nil {
+				return cli.Exit("run failed: "+err.Error(), report.ExitFailed)
+			}
+			if rep.ExitCode != report.ExitOK {
+				return cli.Exit("", rep.ExitCode)
+			}
+			return nil
+		},
+	}
+}
+
+// loadKey loads the key from a file, or from GALLRA_KEY when no file is named.
+// It refuses to go on without one.
+func loadKey(path string) (pseudonym.Key, error) {
+	if path == "" {
+		k, ok, err := keyfile.LoadEnv()
+		if err != nil {
+			return k, err
+		}
+		if !ok {
+			return k, errors.New("no key: name a key file ([key] file in the configuration, or --key) or set " + keyfile.EnvVar + "; create a key with `gallra key new --out FILE`")
+		}
+		return k, nil
+	}
+	return keyfile.Load(path, readPassphrase)
+}
+
+// readPassphrase asks on the terminal, or reads GALLRA_KEY_PASSPHRASE_FILE
+// for unattended runs.
+func readPassphrase() ([]byte, error) {
+	if f := os.Getenv("GALLRA_KEY_PASSPHRASE_FILE"); f != "" {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("reading passphrase file: %w", err)
+		}
+		return trimNewline(b), nil
+	}
+	fd := int(os.Stdin.Fd())
+	if !term.IsTerminal(fd) {
+		return nil, errors.New("the key file is passphrase-protected: run on a terminal or set GALLRA_KEY_PASSPHRASE_FILE")
+	}
+	fmt.Fprint(os.Stderr, "key passphrase: ")
+	b, err := term.ReadPassword(fd)
+	fmt.Fprintln(os.Stderr)
+	return b, err
+}
+
+func trimNewline(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r') {
+		b = b[:len(b)-1]
+	}
+	return b
+}

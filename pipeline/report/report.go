@@ -1,0 +1,216 @@
+// Package report is the run report: what one `gallra run` read, kept,
+// quarantined and wrote, as JSON for monitoring and the data protection
+// officer, and as a short summary for the operator's terminal.
+//
+// A report holds counts, file names, hashes, key IDs and reason codes. It
+// never holds an identifier, a row value or key material.
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Outcome of a run.
+const (
+	OutcomeOK          = "ok"          // everything read was kept
+	OutcomeQuarantined = "quarantined" // committed; some rows went to quarantine
+	OutcomeRejected    = "rejected"    // committed; some files could not be used at all
+	OutcomeFailed      = "failed"      // nothing was committed
+)
+
+// Run is the report of one run.
+type Run struct {
+	RunID         string    `json:"run_id"`
+	Version       string    `json:"gallra_version"`
+	Started       time.Time `json:"started"`
+	Finished      time.Time `json:"finished"`
+	ReferenceDate string    `json:"reference_date"`
+	Config        string    `json:"config"`
+	KeyID         string    `json:"key_id"`
+	Domain        string    `json:"pseudonym_domain"`
+	Outcome       string    `json:"outcome"`
+	ExitCode      int       `json:"exit_code"`
+	Error         string    `json:"error,omitempty"`
+	Totals        Counts    `json:"totals"`
+	Sources       []*Source `json:"sources"`
+	LakeFiles     []File    `json:"lake_files"`
+	Quarantine    string    `json:"quarantine_file,omitempty"`
+}
+
+// Counts are row counts. Read = Accepted + sum(Quarantined).
+type Counts struct {
+	Files         int            `json:"files"`
+	RejectedFiles int            `json:"rejected_files"`
+	Read          int            `json:"rows_read"`
+	Accepted      int            `json:"rows_accepted"`
+	Unlinked      int            `json:"rows_unlinked"` // accepted without a pseudonym, by policy
+	Quarantined   map[string]int `json:"rows_quarantined"`
+}
+
+// QuarantinedTotal sums the quarantined rows over all reasons.
+func (c Counts) QuarantinedTotal() int {
+	n := 0
+	for _, v := range c.Quarantined {
+		n += v
+	}
+	return n
+}
+
+// Add accumulates o into c.
+func (c *Counts) Add(o Counts) {
+	c.Files += o.Files
+	c.RejectedFiles += o.RejectedFiles
+	c.Read += o.Read
+	c.Accepted += o.Accepted
+	c.Unlinked += o.Unlinked
+	for k, v := range o.Quarantined {
+		if c.Quarantined == nil {
+			c.Quarantined = map[string]int{}
+		}
+		c.Quarantined[k] += v
+	}
+}
+
+// Source is one source's share of the run.
+type Source struct {
+	Name   string       `json:"name"`
+	Schema string       `json:"schema"`
+	Keep   []string     `json:"declared_attributes"`
+	Counts Counts       `json:"counts"`
+	Files  []*InputFile `json:"files"`
+}
+
+// InputFile is one export file.
+type InputFile struct {
+	Path      string `json:"path"` // relative to the inbox
+	SHA256    string `json:"sha256"`
+	Bytes     int64  `json:"bytes"`
+	Encoding  string `json:"encoding,omitempty"`
+	Delimiter string `json:"delimiter,omitempty"`
+	Status    string `json:"status"` // "ok" or "rejected"
+	Reason    string `json:"reason,omitempty"`
+	Error     string `json:"error,omitempty"`
+	Counts    Counts `json:"counts"`
+}
+
+// File is one Parquet file written into the lake.
+type File struct {
+	Path   string `json:"path"`
+	Rows   int64  `json:"rows"`
+	Bytes  int64  `json:"bytes"`
+	SHA256 string `json:"sha256"`
+}
+
+// WriteJSON writes the report atomically: a temporary file, fsync, rename.
+func (r *Run) WriteJSON(path string) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".report-*.tmp")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// ReadJSON reads a report written by WriteJSON.
+func ReadJSON(path string) (*Run, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var r Run
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("report %s: %w", path, err)
+	}
+	return &r, nil
+}
+
+// Summary writes the operator's short summary.
+func (r *Run) Summary(w io.Writer) {
+	fmt.Fprintf(w, "gallra run %s: %s (reference date %s, key %s)\n", r.RunID, r.Outcome, r.ReferenceDate, r.KeyID)
+	if r.Error != "" {
+		fmt.Fprintf(w, "error: %s\n", r.Error)
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "source\tfiles\trejected\tread\taccepted\tunlinked\tquarantined\t")
+	for _, s := range r.Sources {
+		c := s.Counts
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t\n", s.Name, c.Files, c.RejectedFiles, c.Read, c.Accepted, c.Unlinked, c.QuarantinedTotal())
+	}
+	t := r.Totals
+	fmt.Fprintf(tw, "total\t%d\t%d\t%d\t%d\t%d\t%d\t\n", t.Files, t.RejectedFiles, t.Read, t.Accepted, t.Unlinked, t.QuarantinedTotal())
+	tw.Flush()
+	if len(t.Quarantined) > 0 {
+		reasons := make([]string, 0, len(t.Quarantined))
+		for k := range t.Quarantined {
+			reasons = append(reasons, k)
+		}
+		sort.Strings(reasons)
+		parts := make([]string, len(reasons))
+		for i, k := range reasons {
+			parts[i] = fmt.Sprintf("%s %d", k, t.Quarantined[k])
+		}
+		fmt.Fprintf(w, "quarantined by reason: %s\n", strings.Join(parts, ", "))
+	}
+	for _, s := range r.Sources {
+		for _, f := range s.Files {
+			if f.Status != "ok" {
+				fmt.Fprintf(w, "rejected file %s: %s\n", f.Path, f.Error)
+			}
+		}
+	}
+	var rows int64
+	for _, f := range r.LakeFiles {
+		rows += f.Rows
+	}
+	fmt.Fprintf(w, "lake: %d file(s), %d row(s) written in %s\n", len(r.LakeFiles), rows, r.Finished.Sub(r.Started).Round(time.Millisecond))
+	if r.Quarantine != "" {
+		fmt.Fprintf(w, "quarantine: %s\n", r.Quarantine)
+	}
+}
+
+// Exit codes of `gallra run`, for monitoring. They are documented in the
+// README; do not renumber them.
+const (
+	ExitOK          = 0 // every row read was kept
+	ExitFailed      = 1 // the run failed; nothing was committed (includes a missing or unusable key)
+	ExitUsage       = 2 // bad command line or configuration
+	ExitQuarantined = 3 // committed; some rows were quarantined
+	ExitRejected    = 4 // committed; some files were rejected whole (schema drift, unreadable, truncated) and stay in the inbox
+)
+
+// Conclude sets Outcome and ExitCode from the counts.
+func (r *Run) Conclude() {
+	switch {
+	case r.Error != "":
+		r.Outcome, r.ExitCode = OutcomeFailed, ExitFailed
+	case r.Totals.RejectedFiles > 0:
+		r.Outcome, r.ExitCode = OutcomeRejected, ExitRejected
+	case r.Totals.QuarantinedTotal() > 0:
+		r.Outcome, r.ExitCode = OutcomeQuarantined, ExitQuarantined
+	default:
+		r.Outcome, r.ExitCode = OutcomeOK, ExitOK
+	}
+}
