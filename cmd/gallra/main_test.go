@@ -84,7 +84,8 @@ func TestKeyNewAndPseudonym(t *testing.T) {
 		t.Error("key new overwrote an existing key")
 	}
 
-	in := "19121212-1212\n121212-1212\n1212121212\n19121212-1213\n"
+	// Skatteverket's test number 198503012380 in three forms, then a bad check digit.
+	in := "19850301-2380\n850301-2380\n8503012380\n19850301-2381\n"
 	out, code, err = run(t, in, "id", "pseudonym", "--key", key, "--reference-date", "2026-11-23")
 	if err != nil || code != 0 {
 		t.Fatalf("id pseudonym: %v\n%s", err, out)
@@ -117,7 +118,8 @@ func TestRunRefusesWithoutKey(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte("[[source]]\nname = \"amea\"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("GALLRA_KEY", "")
+	t.Setenv("GALLRA_KEY", "") // restored after the test
+	os.Unsetenv("GALLRA_KEY")
 	_, code, err := run(t, "", "run", "--config", cfg)
 	if code != report.ExitFailed || err == nil || !strings.Contains(err.Error(), "no key") {
 		t.Fatalf("run without key: exit %d, %v", code, err)
