@@ -314,10 +314,10 @@ func (g *gen) chainIn(s *source, lo, hi time.Time, k int) []term {
 		recent := days(start, g.ref) < 540
 		switch {
 		case !s.hasEnd:
-		case recent && g.r.IntN(100) < 15, days(start, g.ref) < 7:
+		case recent && g.r.IntN(100) < 15, days(start, g.ref) < 28:
 			p.ongoing, p.end = true, time.Time{}
 		case p.end.After(g.ref):
-			p.end = randomDate(g.r, addDays(start, 7), g.ref)
+			p.end = randomDate(g.r, addDays(start, 28), g.ref)
 		}
 		out = append(out, p)
 		if p.ongoing {

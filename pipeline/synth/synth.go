@@ -39,12 +39,14 @@
 //     label or the start date (the pipeline trims read fields).
 //   - Reserve: a school temporary number (uka, YYYYMMDD-TFnn) or a
 //     university interim number (skills, YYMMDD-Xnnn); policy decides.
-//   - BirthDateOnly: a blank identifier and a birth date (sources with a
-//     read birth_date column); policy decides.
+//   - BirthDateOnly: a blank identifier and a birth date, in about one row
+//     in a hundred of every source with a read birth_date column (aksel,
+//     skills); policy decides.
 //   - Messy: a row with exactly one defect, counted under the reason code
 //     the pipeline must quarantine it with: bad_check_digit,
-//     impossible_date, excel_scientific, excel_lost_leading_zero, empty,
-//     unknown_measure, bad_date, end_before_start, field_count.
+//     impossible_date, empty, unknown_measure, bad_date, end_before_start,
+//     field_count (CSV only), and in the xlsx export (whose identifiers went
+//     through a spreadsheet) excel_scientific and excel_lost_leading_zero.
 //
 // One file per run is drifted: its header carries an extra "Kommentar"
 // column (a system upgrade), so the pipeline rejects it whole; its rows are
@@ -55,8 +57,9 @@
 // years after the report's reaches the same centuries.
 //
 // Generation is deterministic: the same Options produce byte-identical
-// files. It uses math/rand/v2's PCG seeded from Options.Seed, visits
-// sources in name order, and never reads the wall clock.
+// files (with the same Go release and schemas). It uses math/rand/v2's PCG
+// seeded from Options.Seed, visits sources in name order, never iterates a
+// map in its random order, and never reads the wall clock.
 package synth
 
 import (

@@ -140,6 +140,8 @@ type expected struct {
 	persons, reservePersons                  map[string]bool
 	measures                                 map[string]int
 	forms                                    map[string]int // spelling -> valid rows
+	startYears                               map[int]int    // valid rows by start year
+	recent, recentOngoing                    int            // valid rows starting in the last 18 months
 	fileRows                                 map[string]int
 }
 
@@ -219,7 +221,7 @@ func recount(t *testing.T, dir string, rep *Report, ref time.Time) map[string]*e
 			t.Fatalf("no report for source %s", sc.Name)
 		}
 		e := &expected{messy: map[string]int{}, persons: map[string]bool{}, reservePersons: map[string]bool{},
-			measures: map[string]int{}, forms: map[string]int{}, fileRows: map[string]int{}}
+			measures: map[string]int{}, forms: map[string]int{}, fileRows: map[string]int{}, startYears: map[int]int{}}
 		out[sc.Name] = e
 		idc, bdc := colIndex(sc, "identifier", true), colIndex(sc, "birth_date", true)
 		mc, sc0, ec := colIndex(sc, "measure", true), colIndex(sc, "period_start", true), colIndex(sc, "period_end", true)
@@ -310,6 +312,13 @@ func recount(t *testing.T, dir string, rep *Report, ref time.Time) map[string]*e
 				e.persons[id.Canonical] = true
 				e.measures[code]++
 				e.forms[spelling(idText)]++
+				e.startYears[per.Start.Year()]++
+				if per.Start.After(ref.AddDate(0, -18, 0)) {
+					e.recent++
+					if per.Ongoing() {
+						e.recentOngoing++
+					}
+				}
 			}
 		}
 	}
@@ -344,79 +353,7 @@ func TestReportMatchesFiles(t *testing.T) {
 	if rep.Rows != DefaultRows || rep.Years != DefaultYears || rep.Reference != "2026-03-31" || rep.Seed != 42 {
 		t.Errorf("report header = %d rows, %d years, %s, seed %d", rep.Rows, rep.Years, rep.Reference, rep.Seed)
 	}
-	if rep.Synthesised != 0 {
-		t.Errorf("demo size synthesised %d identifiers, want all from the test pool", rep.Synthesised)
-	}
-	got := recount(t, dir, rep, testRef)
-
-	pool := map[string]bool{}
-	for _, s := range append(testnumbers.Personnummer(), testnumbers.Samordningsnummer()...) {
-		pool[s] = true
-	}
-	total, messyTotal, drifted := 0, 0, 0
-	allPersons := map[string]map[string]bool{}
-	for name, sr := range rep.Sources {
-		e := got[name]
-		allPersons[name] = e.persons
-		total += sr.Rows
-		messyTotal += sr.MessyTotal()
-		drifted += sr.DriftedRows
-		check := func(what string, report, files int) {
-			t.Helper()
-			if report != files {
-				t.Errorf("%s: report says %d %s, the files hold %d", name, report, what, files)
-			}
-		}
-		check("rows", sr.Rows, e.rows)
-		check("drifted rows", sr.DriftedRows, e.drifted)
-		check("valid rows", sr.Valid, e.valid)
-		check("reserve rows", sr.Reserve, e.reserve)
-		check("birth-date-only rows", sr.BirthDateOnly, e.birthOnly)
-		check("persons", sr.Persons, len(e.persons))
-		check("reserve persons", sr.ReservePersons, len(e.reservePersons))
-		if !maps.Equal(sr.Messy, e.messy) {
-			t.Errorf("%s: messy rows: report %v, files %v", name, sr.Messy, e.messy)
-		}
-		if !maps.Equal(sr.Measures, e.measures) {
-			t.Errorf("%s: measures: report %v, files %v", name, sr.Measures, e.measures)
-		}
-		if sum := sr.Valid + sr.Reserve + sr.BirthDateOnly + sr.MessyTotal(); sum != sr.Rows {
-			t.Errorf("%s: valid+reserve+birth-date-only+messy = %d, rows = %d", name, sum, sr.Rows)
-		}
-		for _, f := range sr.Files {
-			check("rows in "+f.Path, f.Rows, e.fileRows[f.Path])
-			want := name + "/" + name + "-export-20260331"
-			if !strings.HasPrefix(f.Path, want) {
-				t.Errorf("file %s, want prefix %s", f.Path, want)
-			}
-		}
-		for c := range e.persons {
-			if !pool[c] {
-				t.Errorf("%s: a valid identifier is not from Skatteverket's test pool", name)
-				break
-			}
-		}
-		// About three participations per person; summer jobs fewer.
-		lo, hi := 2.2, 4.0
-		switch name {
-		case "feriejobb": // one job a summer, 15-19
-			lo, hi = 1.3, 2.5
-		case "uka": // the four years from 16 to 19
-			lo, hi = 1.6, 3.5
-		}
-		if r := float64(sr.Valid) / float64(max(1, sr.Persons)); r < lo || r > hi {
-			t.Errorf("%s: %d valid rows over %d persons; want %.1f-%.1f each", name, sr.Valid, sr.Persons, lo, hi)
-		}
-	}
-	if total != rep.Rows {
-		t.Errorf("sources hold %d rows, report says %d", total, rep.Rows)
-	}
-	if share := float64(messyTotal) / float64(total); share < 0.025 || share > 0.035 {
-		t.Errorf("messy share %.4f, want about %.2f", share, DefaultMessyShare)
-	}
-	if drifted == 0 {
-		t.Error("no drifted file")
-	}
+	got, allPersons := checkReport(t, dir, rep, testRef, DefaultMessyShare)
 
 	// The shapes the issue asks for.
 	s := rep.Sources
@@ -481,6 +418,129 @@ func TestReportMatchesFiles(t *testing.T) {
 	if share := float64(sam) / float64(all); share < 0.03 || share > 0.08 {
 		t.Errorf("samordningsnummer share %.3f, want about 0.05", share)
 	}
+	// Starts spread over the years, and about 15 % of the recent ones are
+	// ongoing.
+	var perYear [DefaultYears + 1]int
+	recent, ongoing := 0, 0
+	for _, e := range got {
+		for y, n := range e.startYears {
+			perYear[testRef.Year()-y] += n
+		}
+		recent += e.recent
+		ongoing += e.recentOngoing
+	}
+	for ago := 1; ago < DefaultYears; ago++ { // whole calendar years
+		if perYear[ago] < rep.Rows/DefaultYears/2 {
+			t.Errorf("only %d valid rows start in %d", perYear[ago], testRef.Year()-ago)
+		}
+	}
+	if share := float64(ongoing) / float64(recent); share < 0.10 || share > 0.25 {
+		t.Errorf("%.2f of the recent starts are ongoing, want about 0.15", share)
+	}
+}
+
+// TestReportMatchesFilesVariants checks the report against the files for
+// other sizes, spans and reference dates (one in the summer-job season).
+func TestReportMatchesFilesVariants(t *testing.T) {
+	for _, opt := range []Options{
+		{Rows: 3000, Seed: 1, Years: 1, Reference: time.Date(2025, time.July, 10, 0, 0, 0, 0, time.UTC)},
+		{Rows: 5000, Seed: 2, Years: 5, Reference: time.Date(2024, time.February, 29, 0, 0, 0, 0, time.UTC), MessyShare: 0.1},
+		{Rows: 2000, Seed: 3, Years: 20, Reference: time.Date(2030, time.December, 31, 0, 0, 0, 0, time.UTC)},
+	} {
+		t.Run(opt.Reference.Format(time.DateOnly), func(t *testing.T) {
+			dir := t.TempDir()
+			rep, err := Generate(dir, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := opt.MessyShare
+			if want == 0 {
+				want = DefaultMessyShare
+			}
+			checkReport(t, dir, rep, opt.Reference, want)
+		})
+	}
+}
+
+// checkReport compares the report with what the files hold.
+func checkReport(t *testing.T, dir string, rep *Report, ref time.Time, messyShare float64) (map[string]*expected, map[string]map[string]bool) {
+	t.Helper()
+	if rep.Synthesised != 0 {
+		t.Errorf("synthesised %d identifiers, want all from the test pool", rep.Synthesised)
+	}
+	got := recount(t, dir, rep, ref)
+	stamp := ref.Format("20060102")
+
+	pool := map[string]bool{}
+	for _, s := range append(testnumbers.Personnummer(), testnumbers.Samordningsnummer()...) {
+		pool[s] = true
+	}
+	total, messyTotal, drifted := 0, 0, 0
+	allPersons := map[string]map[string]bool{}
+	for name, sr := range rep.Sources {
+		e := got[name]
+		allPersons[name] = e.persons
+		total += sr.Rows
+		messyTotal += sr.MessyTotal()
+		drifted += sr.DriftedRows
+		check := func(what string, report, files int) {
+			t.Helper()
+			if report != files {
+				t.Errorf("%s: report says %d %s, the files hold %d", name, report, what, files)
+			}
+		}
+		check("rows", sr.Rows, e.rows)
+		check("drifted rows", sr.DriftedRows, e.drifted)
+		check("valid rows", sr.Valid, e.valid)
+		check("reserve rows", sr.Reserve, e.reserve)
+		check("birth-date-only rows", sr.BirthDateOnly, e.birthOnly)
+		check("persons", sr.Persons, len(e.persons))
+		check("reserve persons", sr.ReservePersons, len(e.reservePersons))
+		if !maps.Equal(sr.Messy, e.messy) {
+			t.Errorf("%s: messy rows: report %v, files %v", name, sr.Messy, e.messy)
+		}
+		if !maps.Equal(sr.Measures, e.measures) {
+			t.Errorf("%s: measures: report %v, files %v", name, sr.Measures, e.measures)
+		}
+		if sum := sr.Valid + sr.Reserve + sr.BirthDateOnly + sr.MessyTotal(); sum != sr.Rows {
+			t.Errorf("%s: valid+reserve+birth-date-only+messy = %d, rows = %d", name, sum, sr.Rows)
+		}
+		for _, f := range sr.Files {
+			check("rows in "+f.Path, f.Rows, e.fileRows[f.Path])
+			want := name + "/" + name + "-export-" + stamp
+			if !strings.HasPrefix(f.Path, want) {
+				t.Errorf("file %s, want prefix %s", f.Path, want)
+			}
+		}
+		for c := range e.persons {
+			if !pool[c] {
+				t.Errorf("%s: a valid identifier is not from Skatteverket's test pool", name)
+				break
+			}
+		}
+		// About three participations per person over several years; summer
+		// jobs fewer.
+		lo, hi := 2.2, 4.0
+		switch name {
+		case "feriejobb": // one job a summer, 15-19
+			lo, hi = 1.3, 2.5
+		case "uka": // the four years from 16 to 19
+			lo, hi = 1.6, 3.5
+		}
+		if r := float64(sr.Valid) / float64(max(1, sr.Persons)); rep.Years >= 5 && (r < lo || r > hi) {
+			t.Errorf("%s: %d valid rows over %d persons; want %.1f-%.1f each", name, sr.Valid, sr.Persons, lo, hi)
+		}
+	}
+	if total != rep.Rows {
+		t.Errorf("sources hold %d rows, report says %d", total, rep.Rows)
+	}
+	if share := float64(messyTotal) / float64(total); share < messyShare*0.85 || share > messyShare*1.15 {
+		t.Errorf("messy share %.4f, want about %.2f", share, messyShare)
+	}
+	if drifted == 0 {
+		t.Error("no drifted file")
+	}
+	return got, allPersons
 }
 
 func TestSourceFormats(t *testing.T) {

@@ -205,7 +205,7 @@ func programCode(code string) string {
 		return "LBI"
 	case "JOBBGARANTI_UNGDOM":
 		return "UGA"
-	case "JOB_GARANTI":
+	case "JOBB_UTVECKLINGSGARANTI", "JOB_GARANTI":
 		return "JOB"
 	case "ETABLERING":
 		return "ETB"
