@@ -40,7 +40,7 @@ import (
 // reasons come from transforms/identity and transforms/period).
 const (
 	ReasonFieldCount      = "field_count"          // the record has more or fewer fields than the header
-	ReasonMalformed       = "malformed_csv"        // the CSV record cannot be parsed (e.g. a bare quote)
+	ReasonMalformed       = "malformed_csv"        // the record cannot be parsed (the reader's own reason, e.g. invalid_encoding, is kept)
 	ReasonMissingMeasure  = "missing_measure"      // no measure label
 	ReasonUnknownMeasure  = "unknown_measure"      // a label the schema does not map to the shared code list
 	ReasonBadMunicipality = "unknown_municipality" // not a kommunkod
@@ -252,7 +252,11 @@ func (r *run) ingestFile(src *config.Source, path string, n int) (*lake.Writer, 
 		if err != nil {
 			var re *source.RowError
 			if errors.As(err, &re) {
-				fr.quarantine(re.Line, "", ReasonMalformed)
+				reason := re.Reason
+				if reason == "" {
+					reason = ReasonMalformed
+				}
+				fr.quarantine(re.Line, "", reason)
 				continue
 			}
 			_ = w.Abort()
