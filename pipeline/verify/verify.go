@@ -61,7 +61,12 @@
 // with a date and Luhn check: about 1 in 13 has a valid date part, counting
 // day + 60, and 1 in 10 of those the right check digit; the real check also
 // rejects birth dates in the future or too far back), so a column of
-// arbitrary 10-digit numbers will be reported. Hex strings
+// arbitrary 10-digit numbers will be reported: byte counts, durations in
+// nanoseconds or Unix times written as plain numbers in a report may fire
+// (Unix times from mid-January to mid-June 2027 read as 18MMDD… and about
+// 6% of them fire). Parquet and XLSX
+// integers of 9 digits are checked as 10-digit identifiers that lost their
+// leading zero, at the same rate. Hex strings
 // (hashes, key IDs) and UUIDs do not yield candidates: their digit runs are
 // glued to hex letters or digits, and all-digit UUID groups are recognised.
 // The phone detector needs a leading 0, "+" or "0046", Swedish number
