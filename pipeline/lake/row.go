@@ -21,6 +21,8 @@ package lake
 
 import (
 	"time"
+
+	"github.com/parquet-go/parquet-go"
 )
 
 // Row is one participation as the lake keeps it: who (a pseudonym, or nobody),
@@ -41,14 +43,18 @@ import (
 //	record_key    required FIXED_LEN_BYTE_ARRAY(16) UUID → UUID     stable key of the participation
 //	run_id        required BYTE_ARRAY STRING (dict)      → VARCHAR  the run that wrote the row
 //
+// Read with hive partitioning, two columns from the path follow: source
+// (VARCHAR) and start_year (INTEGER when read with hive_types as
+// duck.LakeView does; DuckDB guesses BIGINT otherwise).
+//
 // All columns are zstd-compressed and carry min/max/null-count statistics.
 // Dates are stored as int32 days since 1970-01-01 (see [Date] and [DateOf]),
 // never as time.Time, which parquet-go v0.32 writes wrongly for DATE columns.
 type Row struct {
 	// Pseudonym is the keyed pseudonym of the person as a 16-byte UUID, or
 	// nil when the policy keeps the participation without linking it to a
-	// person. A non-nil all-zero pseudonym is rejected: the file format uses
-	// the all-zero value to mean null.
+	// person. A non-nil all-zero pseudonym is rejected as a sign of a bug
+	// upstream.
 	Pseudonym *[16]byte
 	// KeyID names the key that made the pseudonym, e.g. "gk1-0123456789abcdef".
 	// Required when Pseudonym is set; may be empty (stored as null) otherwise.
@@ -88,10 +94,16 @@ const (
 	IDBirthdate         = "birthdate"
 )
 
-// fileRow is the physical layout of a Row in a Parquet file. It exists because
-// parquet-go v0.32 cannot put the uuid logical type on a *[16]byte: an
-// optional [16]byte is written instead, whose all-zero value is null.
-type fileRow struct {
+// fileSchema is the Parquet schema of every lake file, in column order. It
+// is declared by schemaRow's tags; no schemaRow is ever written.
+var fileSchema = parquet.SchemaOf(schemaRow{})
+
+// schemaRow declares the file schema. Rows are not written through
+// parquet-go's struct mapping but as explicit values (see partFile.add),
+// because parquet-go v0.32 cannot tag a *[16]byte as uuid, and it writes an
+// "optional" non-pointer field wrongly: in a batch, zero values after the
+// first non-zero one are stored as values instead of nulls.
+type schemaRow struct {
 	Pseudonym    [16]byte `parquet:"pseudonym,uuid,optional"`
 	KeyID        string   `parquet:"key_id,optional,dict"`
 	IDKind       string   `parquet:"id_kind,dict"`
@@ -104,6 +116,22 @@ type fileRow struct {
 	RecordKey    [16]byte `parquet:"record_key,uuid"`
 	RunID        string   `parquet:"run_id,dict"`
 }
+
+// Column indexes in fileSchema (struct order; TestFileMetadata checks them).
+const (
+	colPseudonym = iota
+	colKeyID
+	colIDKind
+	colMeasure
+	colPeriodStart
+	colPeriodEnd
+	colSex
+	colAgeBand
+	colMunicipality
+	colRecordKey
+	colRunID
+	numColumns
+)
 
 // Columns lists the column names stored in every lake file, in file order.
 // The partition columns source and start_year come after them when read with

@@ -130,10 +130,12 @@ type partFile struct {
 	stage   string // staged file path
 	f       *os.File
 	out     *hashWriter
-	pw      *parquet.GenericWriter[fileRow]
-	buf     []fileRow
-	rows    int64 // rows in the file
-	rgRows  int64 // rows in the current, unfinished row group
+	pw      *parquet.Writer
+	buf     []parquet.Row   // rows not yet handed to parquet-go; cap batchRows
+	vals    []parquet.Value // backing array of buf's rows
+	bytes   []byte          // copies of buf's strings and UUIDs
+	rows    int64           // rows in the file
+	rgRows  int64           // rows in the current, unfinished row group
 	lastUse uint64
 }
 
@@ -232,25 +234,7 @@ func (w *Writer) Write(p Partition, r Row) error {
 	w.tick++
 	pf.lastUse = w.tick
 
-	fr := fileRow{
-		KeyID:        r.KeyID,
-		IDKind:       r.IDKind,
-		Measure:      r.Measure,
-		PeriodStart:  r.PeriodStart,
-		PeriodEnd:    r.PeriodEnd,
-		Sex:          r.Sex,
-		AgeBand:      r.AgeBand,
-		Municipality: r.Municipality,
-		RecordKey:    r.RecordKey,
-		RunID:        r.RunID,
-	}
-	if r.Pseudonym != nil {
-		fr.Pseudonym = *r.Pseudonym
-	}
-	if fr.RunID == "" {
-		fr.RunID = w.runID
-	}
-	pf.buf = append(pf.buf, fr)
+	pf.add(&r, w.runID)
 	pf.rows++
 	pf.rgRows++
 	w.inRG++
@@ -386,7 +370,8 @@ func (w *Writer) openFile(p Partition) (*partFile, error) {
 		stage: stage,
 		f:     f,
 		out:   out,
-		pw: parquet.NewGenericWriter[fileRow](out,
+		pw: parquet.NewWriter(out,
+			fileSchema,
 			parquet.Compression(&parquet.Zstd),
 			parquet.MaxRowsPerRowGroup(w.cfg.maxRowsPerRowGroup),
 			parquet.PageBufferSize(pageBufferSize),
@@ -394,10 +379,86 @@ func (w *Writer) openFile(p Partition) (*partFile, error) {
 			parquet.KeyValueMetadata("gallra.partition", p.Dir()),
 			parquet.KeyValueMetadata("gallra.run_id", w.runID),
 		),
-		buf: make([]fileRow, 0, batchRows),
+		buf:  make([]parquet.Row, 0, batchRows),
+		vals: make([]parquet.Value, batchRows*numColumns),
 	}
 	w.open[p] = pf
 	return pf, nil
+}
+
+// add appends r to the buffer as Parquet values, copying its strings and
+// byte arrays, so that a caller may reuse whatever r points to as soon as
+// Write returns.
+func (pf *partFile) add(r *Row, runID string) {
+	i := len(pf.buf)
+	row := pf.vals[i*numColumns : (i+1)*numColumns : (i+1)*numColumns]
+	if r.Pseudonym != nil {
+		pf.setBytes(row, colPseudonym, r.Pseudonym[:], 1, true)
+	} else {
+		setNull(row, colPseudonym)
+	}
+	if r.KeyID != "" {
+		pf.setString(row, colKeyID, r.KeyID, 1)
+	} else {
+		setNull(row, colKeyID)
+	}
+	pf.setString(row, colIDKind, r.IDKind, 0)
+	pf.setString(row, colMeasure, r.Measure, 0)
+	row[colPeriodStart] = parquet.Int32Value(r.PeriodStart)
+	row[colPeriodStart].SetColumnIndex(colPeriodStart)
+	if r.PeriodEnd != nil {
+		row[colPeriodEnd] = parquet.Int32Value(*r.PeriodEnd)
+		row[colPeriodEnd].SetDefinitionLevel(1)
+		row[colPeriodEnd].SetColumnIndex(colPeriodEnd)
+	} else {
+		setNull(row, colPeriodEnd)
+	}
+	pf.setOptString(row, colSex, r.Sex)
+	pf.setOptString(row, colAgeBand, r.AgeBand)
+	pf.setOptString(row, colMunicipality, r.Municipality)
+	pf.setBytes(row, colRecordKey, r.RecordKey[:], 0, true)
+	id := r.RunID
+	if id == "" {
+		id = runID
+	}
+	pf.setString(row, colRunID, id, 0)
+	pf.buf = append(pf.buf, row)
+}
+
+// setNull sets row[col] to null. Optional columns have definition level 1
+// when present and 0 when null; required columns always 0.
+func setNull(row parquet.Row, col int) {
+	row[col] = parquet.NullValue()
+	row[col].SetColumnIndex(col)
+}
+
+func (pf *partFile) setString(row parquet.Row, col int, s string, def int) {
+	start := len(pf.bytes)
+	pf.bytes = append(pf.bytes, s...)
+	row[col] = parquet.ByteArrayValue(pf.bytes[start:len(pf.bytes):len(pf.bytes)])
+	row[col].SetDefinitionLevel(def)
+	row[col].SetColumnIndex(col)
+}
+
+func (pf *partFile) setOptString(row parquet.Row, col int, s *string) {
+	if s == nil {
+		setNull(row, col)
+		return
+	}
+	pf.setString(row, col, *s, 1)
+}
+
+func (pf *partFile) setBytes(row parquet.Row, col int, b []byte, def int, fixed bool) {
+	start := len(pf.bytes)
+	pf.bytes = append(pf.bytes, b...)
+	v := pf.bytes[start:len(pf.bytes):len(pf.bytes)]
+	if fixed {
+		row[col] = parquet.FixedLenByteArrayValue(v)
+	} else {
+		row[col] = parquet.ByteArrayValue(v)
+	}
+	row[col].SetDefinitionLevel(def)
+	row[col].SetColumnIndex(col)
 }
 
 // flush hands the buffered rows to parquet-go.
@@ -405,11 +466,12 @@ func (pf *partFile) flush() error {
 	if len(pf.buf) == 0 {
 		return nil
 	}
-	if _, err := pf.pw.Write(pf.buf); err != nil {
+	if _, err := pf.pw.WriteRows(pf.buf); err != nil {
 		return fmt.Errorf("lake: write %s: %w", pf.part.Dir(), err)
 	}
-	clear(pf.buf) // drop references to the rows' strings
+	// parquet-go has copied the values; the buffers can be reused.
 	pf.buf = pf.buf[:0]
+	pf.bytes = pf.bytes[:0]
 	return nil
 }
 
@@ -433,7 +495,7 @@ func (w *Writer) finish(pf *partFile) error {
 	if cerr := pf.f.Close(); cerr != nil && err == nil {
 		err = fmt.Errorf("lake: close staged file: %w", cerr)
 	}
-	pf.pw, pf.buf = nil, nil
+	pf.pw, pf.buf, pf.vals, pf.bytes = nil, nil, nil, nil
 	if err != nil {
 		return err
 	}
