@@ -613,6 +613,11 @@ func TestSecretsEverywhere(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "k-"+forms[1], "x.txt"), []byte("fine\n"))
 	writeParquet(t, filepath.Join(dir, "m.parquet"), []parquetRow{{Measure: "AMEA"}},
 		parquet.KeyValueMetadata("key", forms[3]))
+	x := excelize.NewFile()
+	x.SetCellValue("Sheet1", "C3", "nyckel: "+forms[len(forms)-1])
+	if err := x.SaveAs(filepath.Join(dir, "book.xlsx")); err != nil {
+		t.Fatal(err)
+	}
 	s := scanner()
 	s.Secrets = forms
 	fs, _, err := s.ScanDir(dir)
@@ -622,6 +627,7 @@ func TestSecretsEverywhere(t *testing.T) {
 	want(t, fs, filepath.Join(dir, "log.txt"), "line 1", KindSecret)
 	want(t, fs, filepath.Join(dir, Redacted), "path", KindSecret)
 	want(t, fs, filepath.Join(dir, "m.parquet"), "file metadata", KindSecret)
+	want(t, fs, filepath.Join(dir, "book.xlsx"), "sheet Sheet1, cell C3", KindSecret)
 	for _, f := range fs {
 		for _, form := range forms {
 			if strings.Contains(f.String(), form[:8]) {
