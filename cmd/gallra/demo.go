@@ -19,6 +19,7 @@ import (
 	"github.com/gallra/gallra/pipeline/keyfile"
 	"github.com/gallra/gallra/pipeline/report"
 	"github.com/gallra/gallra/pipeline/synth"
+	"github.com/gallra/gallra/pipeline/verify"
 )
 
 // demoMarker marks a folder as the demo's own, so that a re-run may clear it.
@@ -161,7 +162,7 @@ func runDemo(ctx context.Context, w io.Writer, dir string, opt synth.Options) er
 		duck.PrintTable(w, cols, rows)
 	}
 
-	findings, stats, err := scan(job.Lake, job.Reports)
+	findings, stats, err := scan(verify.SecretForms(k.Secret()), job.Lake, job.Reports)
 	if err != nil {
 		return err
 	}

@@ -159,3 +159,54 @@ func TestEveryCommandHasHelp(t *testing.T) {
 	}
 	walk(nil, newApp().Commands)
 }
+
+func TestVerifyCommand(t *testing.T) {
+	dir := t.TempDir()
+	lakeDir, reports := filepath.Join(dir, "lake"), filepath.Join(dir, "reports")
+	for _, d := range []string{lakeDir, reports} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clean := `{"run_id":"20261123T054000Z-1a2b3c","rows_read":12000,"started":"2026-11-23T05:40:00Z"}`
+	if err := os.WriteFile(filepath.Join(reports, "run.json"), []byte(clean), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, code, _ := run(t, "", "verify", "--lake", lakeDir, "--reports", reports)
+	if code != 0 || !strings.Contains(out, "0 finding(s)") {
+		t.Fatalf("clean folders: exit %d\n%s", code, out)
+	}
+
+	// A 10-digit personnummer planted in a log line, and an e-mail address.
+	leak := "level=ERROR msg=\"bad row\" value=850301-2380 contact=karin@example.com\n"
+	if err := os.WriteFile(filepath.Join(reports, "run.log"), []byte(leak), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, code, _ = run(t, "", "verify", "--lake", lakeDir, "--reports", reports)
+	if code != report.ExitFailed || !strings.Contains(out, "FOUND personnummer") || !strings.Contains(out, "FOUND email") {
+		t.Fatalf("planted identifier: exit %d\n%s", code, out)
+	}
+	if strings.Contains(out, "2380") || strings.Contains(out, "karin") {
+		t.Fatalf("verify printed what it found:\n%s", out)
+	}
+	if err := os.Remove(filepath.Join(reports, "run.log")); err != nil {
+		t.Fatal(err)
+	}
+
+	// Key material copied next to the data is found with --key.
+	key := filepath.Join(dir, "k.key")
+	if _, code, err := run(t, "", "key", "new", "--out", key); code != 0 {
+		t.Fatal(err)
+	}
+	kb, err := os.ReadFile(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(lakeDir, "oops.txt"), kb, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, code, _ = run(t, "", "verify", "--lake", lakeDir, "--key", key)
+	if code != report.ExitFailed || !strings.Contains(out, "FOUND secret") {
+		t.Fatalf("copied key file: exit %d\n%s", code, out)
+	}
+}

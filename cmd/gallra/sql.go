@@ -36,7 +36,7 @@ Example:
 			if lakeDir == "" || q == "" {
 				return usageError("usage: gallra sql --lake DIR QUERY")
 			}
-			db, err := duck.Open(c.Context, duck.Options{ReadOnlyLake: true})
+			db, err := duck.Open(c.Context, duck.Options{ReadOnlyLake: true, LakeDir: lakeDir})
 			if err != nil {
 				return err
 			}

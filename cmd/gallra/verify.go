@@ -23,6 +23,8 @@ e-mail address or Swedish phone number. Findings name the file and the place, ne
 value. A file that cannot be scanned counts as a failure: an unscanned file proves
 nothing.
 
+With --key, the key's material (raw, hex and base64 forms) is searched for as well.
+
 Exit code 0: nothing found. 1: something found or something could not be scanned.
 
 Examples:
@@ -32,6 +34,7 @@ Examples:
 			&cli.StringFlag{Name: "lake", Usage: "lake folder"},
 			&cli.StringSliceFlag{Name: "reports", Usage: "report folder(s) to scan as well"},
 			&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "take the lake and reports folders from a job file"},
+			&cli.StringFlag{Name: "key", Usage: "also search for this key's material (raw, hex, base64) in every file"},
 		},
 		Action: func(c *cli.Context) error {
 			roots := []string{}
@@ -49,7 +52,15 @@ Examples:
 			if len(roots) == 0 {
 				return usageError("name --lake (and --reports), or --config")
 			}
-			findings, stats, err := scan(roots...)
+			var secrets []string
+			if kf := c.String("key"); kf != "" {
+				k, err := loadKey(kf)
+				if err != nil {
+					return cli.Exit(err.Error(), report.ExitFailed)
+				}
+				secrets = verify.SecretForms(k.Secret())
+			}
+			findings, stats, err := scan(secrets, roots...)
 			if err != nil {
 				return cli.Exit(err.Error(), report.ExitFailed)
 			}
@@ -69,15 +80,36 @@ Examples:
 	}
 }
 
-// scan runs the verifier with gallra's own identifier rules.
-func scan(roots ...string) ([]verify.Finding, verify.Stats, error) {
+// scan runs the verifier with gallra's own identifier rules. A 12-digit
+// candidate whose century does not fit is tried again as its last ten digits:
+// those still identify a person.
+func scan(secrets []string, roots ...string) ([]verify.Finding, verify.Stats, error) {
 	ref := time.Now().UTC()
-	s := &verify.Scanner{IsIdentifier: func(candidate string) (string, bool) {
-		id, err := identity.Parse(candidate, ref)
+	judge := func(c string) (string, bool) {
+		id, err := identity.Parse(c, ref)
 		if err != nil || (id.Kind != identity.Personnummer && id.Kind != identity.Samordningsnummer) {
 			return "", false
 		}
 		return id.Kind.String(), true
+	}
+	s := &verify.Scanner{Secrets: secrets, IsIdentifier: func(c string) (string, bool) {
+		if kind, ok := judge(c); ok {
+			return kind, true
+		}
+		if d := digitsOnly(c); len(d) == 12 {
+			return judge(d[2:])
+		}
+		return "", false
 	}}
 	return s.ScanDir(roots...)
+}
+
+func digitsOnly(s string) string {
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] >= '0' && s[i] <= '9' {
+			b = append(b, s[i])
+		}
+	}
+	return string(b)
 }
