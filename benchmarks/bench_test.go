@@ -92,7 +92,7 @@ func BenchmarkIngest(b *testing.B) {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			b.Fatal(err)
 		}
-		body := fmt.Sprintf("inbox = %q\nreference_date = \"2026-11-23\"\n", in) + sources
+		body := fmt.Sprintf("inbox = %q\nreference_date = \"2026-11-23\"\nsettle = \"0s\"\nafter_ingest = \"keep\"\n", in) + sources
 		if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
 			b.Fatal(err)
 		}

@@ -79,6 +79,8 @@ func config(inbox, lake, key string) string {
 reports = %q
 inbox = %q
 reference_date = "2026-11-23"
+settle = "0s"
+after_ingest = "keep"
 [key]
 file = %q
 [[source]]

@@ -32,6 +32,7 @@ lake = "lake"
 reports = "reports"
 inbox = "inbox"
 reference_date = "%s"
+settle = "0s"                # the demo writes its exports a moment before it runs
 
 [key]
 file = "keys/gallra.key"

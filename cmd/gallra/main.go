@@ -44,7 +44,8 @@ Identifiers are never taken as command-line arguments: commands that need them r
 standard input, so that no personnummer lands in shell history or in ps.
 
 Exit codes: 0 ok, 1 failed (nothing committed), 2 usage or configuration error,
-3 committed with rows quarantined, 4 committed with whole files rejected.`,
+3 committed with rows quarantined, 4 committed with whole files rejected,
+5 another run holds the lake's lock (nothing done).`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "log-format", Value: "auto", Usage: "log format on stderr: auto (JSON unless stderr is a terminal), json or text"},
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error"},

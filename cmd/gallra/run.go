@@ -31,8 +31,17 @@ never the value. A JSON run report is written to the reports folder.
 The key comes from the key file named in the configuration (or --key), or from the
 GALLRA_KEY environment variable. Without a usable key the run refuses to start.
 
+Runs are idempotent: every export is recognised by its content hash in the lake's
+manifest, so a file delivered twice, or a night run twice, changes nothing. Rows merge
+by record key: a later version of a participation replaces the earlier one, and a
+participation missing from a later export keeps its history. The run commits by
+switching the manifest atomically; a crashed run is recovered by the next one. After
+the commit, ingested exports are deleted (after_ingest = "delete", the default), moved
+or kept.
+
 Exit codes: 0 ok, 1 failed (nothing committed), 2 usage or configuration error,
-3 committed with rows quarantined, 4 committed with whole files rejected.`,
+3 committed with rows quarantined, 4 committed with whole files rejected,
+5 another run holds the lake's lock (nothing done).`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "job file (TOML)", Required: true},
 			&cli.StringFlag{Name: "key", Usage: "key file; overrides [key] file in the configuration"},
@@ -57,7 +66,7 @@ Exit codes: 0 ok, 1 failed (nothing committed), 2 usage or configuration error,
 				rep.Summary(c.App.Writer)
 			}
 			if err != nil {
-				return cli.Exit("run failed: "+err.Error(), report.ExitFailed)
+				return cli.Exit("run failed: "+err.Error(), rep.ExitCode)
 			}
 			if rep.ExitCode != report.ExitOK {
 				return cli.Exit("", rep.ExitCode)

@@ -8,6 +8,9 @@
 //	reports = "reports"
 //	inbox = "inbox"                # each source reads <inbox>/<name>/ unless it names its own
 //	reference_date = "2026-11-23"  # optional: the run's "today"; default: the day the run starts (UTC)
+//	after_ingest = "delete"        # what happens to an export once it is in the lake: delete | move | keep
+//	done = "done"                  # with after_ingest = "move": where exports go, <done>/<source>/
+//	settle = "60s"                 # an export modified more recently than this is still being written: next night
 //
 //	[key]
 //	file = "keys/gallra.key"       # or leave out and set GALLRA_KEY
@@ -54,9 +57,25 @@ type Job struct {
 	Reports       string
 	Inbox         string
 	ReferenceDate time.Time // zero: the run decides (today, UTC)
+	AfterIngest   AfterIngest
+	Done          string        // folder for AfterIngest = move
+	Settle        time.Duration // exports younger than this are left for the next run
 	Key           Key
 	Sources       []*Source
 }
+
+// AfterIngest says what happens to a raw export once the lake holds its rows.
+type AfterIngest string
+
+const (
+	Delete AfterIngest = "delete" // the default, as the privacy notices promise: the raw export is culled at once
+	Move   AfterIngest = "move"   // moved to the done folder (keep that folder as protected as the inbox)
+	Keep   AfterIngest = "keep"   // left in the inbox; later runs skip it by its content hash
+)
+
+// DefaultSettle is how long an export must have been left alone before a run
+// reads it.
+const DefaultSettle = 60 * time.Second
 
 // Key says where the pseudonymisation key comes from.
 type Key struct {
@@ -80,6 +99,9 @@ type fileJob struct {
 	Reports       string       `toml:"reports"`
 	Inbox         string       `toml:"inbox"`
 	ReferenceDate string       `toml:"reference_date"`
+	AfterIngest   string       `toml:"after_ingest"`
+	Done          string       `toml:"done"`
+	Settle        string       `toml:"settle"`
 	Key           fileKey      `toml:"key"`
 	Sources       []fileSource `toml:"source"`
 }
@@ -144,6 +166,23 @@ func (f fileJob) resolve(abs string) (*Job, error) {
 			return nil, errf("reference_date %q is not YYYY-MM-DD", f.ReferenceDate)
 		}
 		j.ReferenceDate = t
+	}
+	switch a := AfterIngest(f.AfterIngest); a {
+	case "":
+		j.AfterIngest = Delete
+	case Delete, Move, Keep:
+		j.AfterIngest = a
+	default:
+		return nil, errf(`after_ingest %q: must be "delete", "move" or "keep"`, f.AfterIngest)
+	}
+	j.Done = at(f.Done, "done")
+	j.Settle = DefaultSettle
+	if f.Settle != "" {
+		d, err := time.ParseDuration(f.Settle)
+		if err != nil || d < 0 {
+			return nil, errf("settle %q: want a duration such as \"60s\" or \"0s\"", f.Settle)
+		}
+		j.Settle = d
 	}
 	j.Key.Domain = f.Key.Domain
 	if j.Key.Domain == "" {

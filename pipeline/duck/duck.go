@@ -25,6 +25,8 @@ import (
 	"sync/atomic"
 
 	_ "github.com/duckdb/duckdb-go/v2" // registers the "duckdb" driver (text.go uses its types)
+
+	"github.com/gallra/gallra/pipeline/lake"
 )
 
 // DefaultMemoryLimit is the memory limit of a session when Options.MemoryLimit
@@ -157,17 +159,19 @@ var lakeSchema = [][2]string{
 	{"start_year", "INTEGER"},
 }
 
-// LakeView creates (or replaces) the view "lake" over every Parquet file of
-// the lake at lakeDir:
+// LakeView creates (or replaces) the view "lake" over the lake at lakeDir:
 //
-//	CREATE OR REPLACE VIEW lake AS SELECT * FROM read_parquet(<glob>,
+//	CREATE OR REPLACE VIEW lake AS SELECT * FROM read_parquet([<files>],
 //	    hive_partitioning = true, union_by_name = true,
 //	    hive_types = {'source': VARCHAR, 'start_year': INTEGER})
 //
-// The partition columns source (VARCHAR) and start_year (INTEGER) come last.
-// If the lake holds no Parquet file yet (or lakeDir does not exist), the view
-// has the same columns and no rows; it does not notice files committed later,
-// so call LakeView again after a commit.
+// The files are those the lake's manifest lists, so the view shows exactly
+// one committed generation even while a run is publishing the next; a folder
+// without a manifest (not written by gallra run) is read through the glob
+// '<lakeDir>/**/*.parquet'. The partition columns source (VARCHAR) and
+// start_year (INTEGER) come last. An empty lake gives a view with the same
+// columns and no rows. The view does not notice later commits: call LakeView
+// again after one.
 //
 // lakeDir is made absolute first; it must not contain the glob characters
 // * ? [ ].
@@ -179,10 +183,22 @@ func LakeView(ctx context.Context, db *sql.DB, lakeDir string) error {
 	if err != nil {
 		return fmt.Errorf("duck: lake directory: %w", err)
 	}
-	glob := LakeGlob(abs)
+	src := LakeGlob(abs)
 	var n int64
-	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM glob("+glob+")").Scan(&n); err != nil {
-		return fmt.Errorf("duck: list lake files: %w", err)
+	m, err := lake.ReadManifest(abs)
+	switch {
+	case err == nil && m.Generation > 0:
+		paths := make([]string, len(m.Files))
+		for i, f := range m.Files {
+			paths[i] = Literal(filepath.ToSlash(filepath.Join(abs, filepath.FromSlash(f.Path))))
+		}
+		src, n = "["+strings.Join(paths, ", ")+"]", int64(len(paths))
+	case err != nil && !errors.Is(err, lake.ErrNoManifest):
+		return fmt.Errorf("duck: %w", err)
+	default:
+		if err := db.QueryRowContext(ctx, "SELECT count(*) FROM glob("+src+")").Scan(&n); err != nil {
+			return fmt.Errorf("duck: list lake files: %w", err)
+		}
 	}
 	var q string
 	if n == 0 {
@@ -192,7 +208,7 @@ func LakeView(ctx context.Context, db *sql.DB, lakeDir string) error {
 		}
 		q = "CREATE OR REPLACE VIEW lake AS SELECT " + strings.Join(cols, ", ") + " WHERE false"
 	} else {
-		q = "CREATE OR REPLACE VIEW lake AS SELECT * FROM read_parquet(" + glob +
+		q = "CREATE OR REPLACE VIEW lake AS SELECT * FROM read_parquet(" + src +
 			", hive_partitioning = true, union_by_name = true" +
 			", hive_types = {'source': VARCHAR, 'start_year': INTEGER})"
 	}

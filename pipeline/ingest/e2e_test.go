@@ -38,6 +38,8 @@ lake = "lake"
 reports = "reports"
 inbox = "inbox"
 reference_date = "2026-11-23"
+settle = "0s"
+after_ingest = "keep"  # the test reads the exports again to know what must not leak
 [key]
 domain = "lake"
 [[source]]

@@ -26,7 +26,9 @@ import (
 	"time"
 
 	"github.com/gallra/gallra/pipeline/config"
+	"github.com/gallra/gallra/pipeline/crashpoint"
 	"github.com/gallra/gallra/pipeline/lake"
+	"github.com/gallra/gallra/pipeline/merge"
 	"github.com/gallra/gallra/pipeline/quarantine"
 	"github.com/gallra/gallra/pipeline/report"
 	"github.com/gallra/gallra/pipeline/source"
@@ -73,7 +75,7 @@ func Run(ctx context.Context, job *config.Job, key pseudonym.Key, opt Options) (
 		ref = time.Date(started.Year(), started.Month(), started.Day(), 0, 0, 0, 0, time.UTC)
 	}
 	r := &run{
-		job: job, log: log, ref: ref,
+		job: job, log: log, ref: ref, now: now,
 		rep: &report.Run{
 			RunID: newRunID(started), Version: opt.Version, Started: started,
 			ReferenceDate: ref.Format("2006-01-02"), Config: job.Path,
@@ -84,6 +86,7 @@ func Run(ctx context.Context, job *config.Job, key pseudonym.Key, opt Options) (
 	err := r.execute(ctx, key)
 	if err != nil {
 		r.rep.Error = err.Error()
+		r.rep.Locked = errors.Is(err, lake.ErrLocked)
 	}
 	r.rep.Finished = now().UTC()
 	r.rep.Conclude()
@@ -110,74 +113,187 @@ type run struct {
 	job *config.Job
 	log *slog.Logger
 	ref time.Time
+	now func() time.Time
 	rep *report.Run
 	q   *quarantine.Writer
 	pz  *pseudonym.Pseudonymizer
+	// what the lake already holds, and the exports this run has seen
+	base *lake.Manifest
+	seen map[string]string // content hash -> file, within this run
 }
 
-func (r *run) execute(ctx context.Context, key pseudonym.Key) error {
+// ErrLocked: another run holds the lake (exit code report.ExitLocked).
+var ErrLocked = lake.ErrLocked
+
+// execute is one run: take the lake's lock, recover from any crash, read every
+// inbox into one batch, merge it into the lake, and publish the result with
+// one manifest switch. Only then are the raw exports culled.
+func (r *run) execute(ctx context.Context, key pseudonym.Key) (err error) {
 	for _, dir := range []string{r.job.Reports, r.job.Lake} {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
 			return err
 		}
 	}
-	var err error
 	if r.pz, err = pseudonym.NewPseudonymizer(key, r.job.Key.Domain); err != nil {
 		return err
 	}
-	if err := lake.CleanStaging(r.job.Lake); err != nil {
-		return fmt.Errorf("cleaning staging area: %w", err)
+	lock, err := lake.AcquireLock(r.job.Lake, r.rep.RunID)
+	if err != nil {
+		return err
 	}
+	defer lock.Release()
+	r.rep.StaleLock = lock.Stale
+	base, rec, err := lake.Recover(r.job.Lake)
+	if err != nil {
+		return fmt.Errorf("recovering the lake: %w", err)
+	}
+	if !rec.Empty() {
+		r.rep.Recovery = &rec
+		r.log.Warn("recovered the lake from an interrupted run", "rolled_forward_generation", rec.RolledForward,
+			"discarded_runs", rec.DiscardedRuns, "orphans", len(rec.Orphans), "stale_lock", lock.Stale)
+	}
+	r.base, r.seen = base, map[string]string{}
+	defer func() { r.writeRunLog(err) }()
+
 	qpath := filepath.Join(r.job.Reports, "quarantine-"+r.rep.RunID+".csv")
 	if r.q, err = quarantine.Create(qpath, r.rep.RunID); err != nil {
 		return err
 	}
 	r.rep.Quarantine = qpath
 
-	var staged []*lake.Writer
-	abort := func() {
-		for _, w := range staged {
-			_ = w.Abort()
-		}
-	}
+	// Read: every inbox, in configuration order, files in name order. Later
+	// versions of a participation replace earlier ones within the batch.
+	batch := merge.NewBatch()
+	var inputs []lake.Input
+	var done []doneFile // exports to cull once the lake holds them
 	for _, src := range r.job.Sources {
 		srep := &report.Source{Name: src.Name, Schema: src.Schema.Name, Keep: src.Policy.Names(),
 			Counts: report.Counts{Quarantined: map[string]int{}}}
 		r.rep.Sources = append(r.rep.Sources, srep)
 		files, err := inboxFiles(src.Inbox)
 		if err != nil {
-			abort()
 			return fmt.Errorf("source %s: %w", src.Name, err)
 		}
 		for _, path := range files {
 			if err := ctx.Err(); err != nil {
-				abort()
 				return err
 			}
-			w, frep := r.ingestFile(src, path, len(staged))
+			entries, frep := r.ingestFile(src, path)
 			srep.Files = append(srep.Files, frep)
 			srep.Counts.Add(frep.Counts)
-			if w != nil {
-				staged = append(staged, w)
+			switch frep.Status {
+			case report.FileOK:
+				for _, e := range entries {
+					batch.Add(e)
+				}
+				inputs = append(inputs, lake.Input{SHA256: frep.SHA256, Source: src.Name, Name: frep.Path,
+					Bytes: frep.Bytes, Rows: frep.Counts.Read, RunID: r.rep.RunID})
+				done = append(done, doneFile{src.Name, path})
+			case report.FileDuplicate:
+				done = append(done, doneFile{src.Name, path})
 			}
+			crashpoint.Hit("file-read")
 		}
 		r.rep.Totals.Add(srep.Counts)
 	}
 	if err := r.q.Close(); err != nil {
-		abort()
 		return fmt.Errorf("quarantine: %w", err)
 	}
-	for _, w := range staged {
-		files, err := w.Commit()
-		if err != nil {
-			abort()
-			return fmt.Errorf("committing to the lake: %w", err)
+
+	// Merge and publish: nothing is visible until the manifest switches.
+	w, err := lake.NewWriter(r.job.Lake, r.rep.RunID)
+	if err != nil {
+		return err
+	}
+	res, err := merge.Apply(r.job.Lake, r.base, batch, w)
+	if err != nil {
+		_ = w.Abort()
+		return err
+	}
+	crashpoint.Hit("merged")
+	staged, err := w.Stage()
+	if err != nil {
+		_ = w.Abort()
+		return err
+	}
+	if len(staged) == 0 && len(res.Superseded) == 0 && len(inputs) == 0 {
+		_ = w.Abort()
+		r.rep.Generation = r.base.Generation
+		r.log.Info("nothing new to commit", "generation", r.base.Generation)
+	} else {
+		next, err := lake.Publish(r.job.Lake, r.base, lake.Change{RunID: r.rep.RunID, Add: staged, Remove: res.Superseded, Inputs: inputs})
+		if next == nil {
+			_ = w.Abort() // the commit point was not reached: the lake is as it was
 		}
-		for _, f := range files {
-			r.rep.LakeFiles = append(r.rep.LakeFiles, report.File{Path: f.Path, Rows: f.Rows, Bytes: f.Bytes, SHA256: f.SHA256})
+		if err != nil {
+			return err
+		}
+		r.base = next
+		r.rep.Generation = next.Generation
+	}
+	r.rep.Partitions = res.Stats
+	for _, f := range staged {
+		r.rep.LakeFiles = append(r.rep.LakeFiles, report.File{Path: f.Path, Rows: f.Rows, Bytes: f.Bytes, SHA256: f.SHA256})
+	}
+	r.rep.Superseded = res.Superseded
+
+	// The lake holds the rows: cull the raw exports as the policy says.
+	for _, d := range done {
+		if err := r.afterIngest(d); err != nil {
+			r.log.Error("export is in the lake but could not be culled; the next run skips it by its hash",
+				"source", d.source, "file", r.relPath(d.path), "after_ingest", string(r.job.AfterIngest), "error", err.Error())
+			r.rep.CullErrors++
 		}
 	}
 	return nil
+}
+
+type doneFile struct{ source, path string }
+
+// afterIngest deletes, moves or keeps an export that the lake now holds.
+func (r *run) afterIngest(d doneFile) error {
+	switch r.job.AfterIngest {
+	case config.Keep:
+		return nil
+	case config.Move:
+		dir := filepath.Join(r.job.Done, d.source)
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return err
+		}
+		dst := filepath.Join(dir, filepath.Base(d.path))
+		if _, err := os.Lstat(dst); err == nil {
+			dst = filepath.Join(dir, r.rep.RunID+"-"+filepath.Base(d.path))
+		}
+		return os.Rename(d.path, dst)
+	default:
+		return os.Remove(d.path)
+	}
+}
+
+// writeRunLog appends this run's report to the lake's run log
+// (_gallra/runs/<run id>.json). It runs while the lock is held.
+func (r *run) writeRunLog(err error) {
+	if err != nil {
+		r.rep.Error = err.Error()
+	}
+	dir := filepath.Join(r.job.Lake, lake.MetaDir, "runs")
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		r.log.Error("run log", "error", err.Error())
+		return
+	}
+	r.rep.Finished = r.now().UTC()
+	r.rep.Conclude()
+	if err := r.rep.WriteJSON(filepath.Join(dir, r.rep.RunID+".json")); err != nil {
+		r.log.Error("run log", "error", err.Error())
+	}
+}
+
+func (r *run) relPath(path string) string {
+	rel, err := filepath.Rel(r.job.Inbox, path)
+	if err != nil || strings.HasPrefix(rel, "..") {
+		return filepath.ToSlash(path)
+	}
+	return filepath.ToSlash(rel)
 }
 
 // inboxFiles lists the exports waiting in a source's inbox: regular files with
@@ -206,25 +322,43 @@ func inboxFiles(dir string) ([]string, error) {
 	return out, nil
 }
 
-// ingestFile reads one export into its own staged lake writer. A file is
-// all-or-nothing: if it cannot be read to the end, its staged rows and its
-// quarantine entries are dropped, and it is reported as rejected.
-func (r *run) ingestFile(src *config.Source, path string, n int) (*lake.Writer, *report.InputFile) {
-	rel, err := filepath.Rel(r.job.Inbox, path)
-	if err != nil || strings.HasPrefix(rel, "..") {
-		rel = path
-	}
-	rel = filepath.ToSlash(rel)
-	frep := &report.InputFile{Path: rel, Status: "ok", Counts: report.Counts{Files: 1, Quarantined: map[string]int{}}}
+// ingestFile reads one export into entries for the run's batch. A file is
+// all-or-nothing: if it cannot be read to the end, its entries and its
+// quarantine entries are dropped, and it is reported as rejected and stays in
+// the inbox. An export the lake already holds (same content hash) is a
+// duplicate: read by nobody, culled after the run like any ingested file.
+func (r *run) ingestFile(src *config.Source, path string) ([]merge.Entry, *report.InputFile) {
+	rel := r.relPath(path)
+	frep := &report.InputFile{Path: rel, Status: report.FileOK, Counts: report.Counts{Files: 1, Quarantined: map[string]int{}}}
 	log := r.log.With("source", src.Name, "file", rel)
-	reject := func(reason string, err error) (*lake.Writer, *report.InputFile) {
-		frep.Status, frep.Reason, frep.Error = "rejected", reason, err.Error()
+	reject := func(reason string, err error) ([]merge.Entry, *report.InputFile) {
+		frep.Status, frep.Reason, frep.Error = report.FileRejected, reason, err.Error()
 		frep.Counts = report.Counts{Files: 1, RejectedFiles: 1, Quarantined: map[string]int{}}
 		log.Error("file rejected; it stays in the inbox", "reason", reason, "error", err.Error())
 		return nil, frep
 	}
-	if frep.SHA256, frep.Bytes, err = hashFile(path); err != nil {
+	st, err := os.Stat(path)
+	if err != nil {
 		return reject("unreadable", err)
+	}
+	if age := r.now().Sub(st.ModTime()); age < r.job.Settle {
+		return reject("still_being_written", fmt.Errorf("%s was modified %s ago, less than settle = %s: it may still be being written; the next run reads it", rel, age.Round(time.Second), r.job.Settle))
+	}
+	var err2 error
+	if frep.SHA256, frep.Bytes, err2 = hashFile(path); err2 != nil {
+		return reject("unreadable", err2)
+	}
+	if in, ok := r.base.Input(frep.SHA256); ok {
+		frep.Status, frep.Reason = report.FileDuplicate, "already ingested by run "+in.RunID+" as "+in.Name
+		frep.Counts = report.Counts{Files: 1, DuplicateFiles: 1, Quarantined: map[string]int{}}
+		log.Info("export already in the lake; skipped", "ingested_by", in.RunID)
+		return nil, frep
+	}
+	if other, ok := r.seen[frep.SHA256]; ok {
+		frep.Status, frep.Reason = report.FileDuplicate, "same content as "+other+" in this run"
+		frep.Counts = report.Counts{Files: 1, DuplicateFiles: 1, Quarantined: map[string]int{}}
+		log.Info("export delivered twice in this run; skipped", "same_as", other)
+		return nil, frep
 	}
 	in, err := source.Open(path, source.Options{})
 	if err != nil {
@@ -238,11 +372,8 @@ func (r *run) ingestFile(src *config.Source, path string, n int) (*lake.Writer, 
 	}
 	in.Select(b.Select)
 
-	w, err := lake.NewWriter(r.job.Lake, fmt.Sprintf("%s-%04d", r.rep.RunID, n))
-	if err != nil {
-		return reject("lake", err)
-	}
 	fr := newFileRun(r, src, b, rel)
+	var entries []merge.Entry
 	for {
 		row, err := in.Next()
 		if err == io.EOF {
@@ -259,33 +390,29 @@ func (r *run) ingestFile(src *config.Source, path string, n int) (*lake.Writer, 
 				fr.quarantine(re.Line, "", reason)
 				continue
 			}
-			_ = w.Abort()
 			return reject(fileReason(err, "unreadable"), err)
 		}
-		p, lr, rej := fr.convert(row)
+		e, rej := fr.convert(row)
 		if rej != nil {
 			fr.quarantine(row.Line, rej.field, rej.reason)
 			continue
 		}
-		if err := w.Write(p, lr); err != nil {
-			_ = w.Abort()
-			return reject("lake", err)
-		}
+		entries = append(entries, e)
 		fr.counts.Accepted++
-		if lr.Pseudonym == nil {
+		if e.Row.Pseudonym == nil {
 			fr.counts.Unlinked++
 		}
 	}
 	for _, e := range fr.held {
 		if err := r.q.Add(e); err != nil {
-			_ = w.Abort()
 			return reject("quarantine", err)
 		}
 	}
+	r.seen[frep.SHA256] = rel
 	frep.Counts = fr.counts
 	log.Info("file read", "rows_read", fr.counts.Read, "rows_accepted", fr.counts.Accepted,
 		"rows_quarantined", fr.counts.QuarantinedTotal(), "encoding", frep.Encoding)
-	return w, frep
+	return entries, frep
 }
 
 func fileReason(err error, def string) string {
@@ -362,31 +489,31 @@ func field(row source.Row, i int) string {
 }
 
 // convert is the path of one row from export to lake.
-func (fr *fileRun) convert(row source.Row) (lake.Partition, lake.Row, *rejection) {
-	var none lake.Partition
+func (fr *fileRun) convert(row source.Row) (merge.Entry, *rejection) {
+	var none merge.Entry
 	if row.NumFields != fr.width {
-		return none, lake.Row{}, &rejection{"", ReasonFieldCount}
+		return none, &rejection{"", ReasonFieldCount}
 	}
 
 	// 1. Who: the identifier, validated and canonicalised. The raw text goes
 	//    no further than this block.
 	id, rej := fr.identify(row)
 	if rej != nil {
-		return none, lake.Row{}, rej
+		return none, rej
 	}
 	linked := true
 	switch id.Kind {
 	case identity.Reserve:
 		switch fr.src.Reserve {
 		case config.Quarantine:
-			return none, lake.Row{}, &rejection{fr.idName, ReasonReserve}
+			return none, &rejection{fr.idName, ReasonReserve}
 		case config.Unlinked:
 			linked = false
 		}
 	case identity.BirthDate:
 		switch fr.src.BirthDate {
 		case config.Quarantine:
-			return none, lake.Row{}, &rejection{fr.birthOrIDName(), ReasonBirthDateOnly}
+			return none, &rejection{fr.birthOrIDName(), ReasonBirthDateOnly}
 		case config.Unlinked:
 			linked = false
 		}
@@ -395,11 +522,11 @@ func (fr *fileRun) convert(row source.Row) (lake.Partition, lake.Row, *rejection
 	// 2. What: the source's own label mapped to the shared measure code.
 	label := strings.TrimSpace(field(row, fr.measure))
 	if label == "" {
-		return none, lake.Row{}, &rejection{fr.measureName, ReasonMissingMeasure}
+		return none, &rejection{fr.measureName, ReasonMissingMeasure}
 	}
 	measure, ok := fr.schema.MapMeasure(label)
 	if !ok {
-		return none, lake.Row{}, &rejection{fr.measureName, ReasonUnknownMeasure}
+		return none, &rejection{fr.measureName, ReasonUnknownMeasure}
 	}
 
 	// 3. When: the period.
@@ -411,7 +538,7 @@ func (fr *fileRun) convert(row source.Row) (lake.Partition, lake.Row, *rejection
 		if pe.Field == "end" {
 			name = fr.endName
 		}
-		return none, lake.Row{}, &rejection{name, string(pe.Reason)}
+		return none, &rejection{name, string(pe.Reason)}
 	}
 
 	// 4. Where: the municipality, from a column or the source's configuration.
@@ -419,7 +546,7 @@ func (fr *fileRun) convert(row source.Row) (lake.Partition, lake.Row, *rejection
 	if fr.muni >= 0 {
 		if m := strings.TrimSpace(field(row, fr.muni)); m != "" {
 			if _, ok := fr.codes.Municipality(m); !ok {
-				return none, lake.Row{}, &rejection{fr.muniName, ReasonBadMunicipality}
+				return none, &rejection{fr.muniName, ReasonBadMunicipality}
 			}
 			muni = m
 		}
@@ -439,8 +566,10 @@ func (fr *fileRun) convert(row source.Row) (lake.Partition, lake.Row, *rejection
 		p := [16]byte(fr.pz.Pseudonym(kind, id.Canonical))
 		out.Pseudonym = &p
 	}
+	byRecordID := false
 	if rid := strings.TrimSpace(field(row, fr.recordID)); fr.recordID >= 0 && rid != "" {
 		out.RecordKey = [16]byte(fr.pz.RecordKey(fr.src.Name, "record_id", rid))
+		byRecordID = true
 	} else {
 		out.RecordKey = [16]byte(fr.pz.RecordKey(fr.src.Name, kind, id.Canonical, measure, per.Start.Format("20060102")))
 	}
@@ -453,7 +582,7 @@ func (fr *fileRun) convert(row source.Row) (lake.Partition, lake.Row, *rejection
 	attrs := fr.src.Policy.Derive(id, per.Start, muni)
 	out.Sex, out.AgeBand, out.Municipality = attrs.Sex, attrs.AgeBand, attrs.Municipality
 
-	return lake.Partition{Source: fr.src.Name, StartYear: per.Start.Year()}, out, nil
+	return merge.Entry{Source: fr.src.Name, Row: out, ByRecordID: byRecordID}, nil
 }
 
 // identify reads the identifier column, or the birth date column when the

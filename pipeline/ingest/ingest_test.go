@@ -68,7 +68,7 @@ func ameaFile(t *testing.T, path string, rows [][4]string) {
 func job(t *testing.T, dir, extra string) *config.Job {
 	t.Helper()
 	p := filepath.Join(dir, "gallra.toml")
-	body := "reference_date = \"2026-11-23\"\n[[source]]\nname = \"amea\"\nmunicipality = \"0680\"\nkeep = [\"sex\"]\n" + extra
+	body := "reference_date = \"2026-11-23\"\nsettle = \"0s\"\n[[source]]\nname = \"amea\"\nmunicipality = \"0680\"\nkeep = [\"sex\"]\n" + extra
 	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +138,11 @@ func TestFileIsAllOrNothing(t *testing.T) {
 	if strings.Count(string(q), "\n") != 1 {
 		t.Errorf("quarantine holds entries of a rejected file:\n%s", q)
 	}
-	// The rejected files stay where they were for the next night.
+	// The ingested export is culled (the default), the rejected ones stay
+	// where they were for the next night.
+	if _, err := os.Stat(filepath.Join(dir, "inbox/amea/a-good.csv")); !os.IsNotExist(err) {
+		t.Errorf("the ingested export was not deleted: %v", err)
+	}
 	for _, n := range []string{"b-truncated.csv", "c-empty.csv"} {
 		if _, err := os.Stat(filepath.Join(dir, "inbox/amea", n)); err != nil {
 			t.Errorf("%s: %v", n, err)

@@ -118,6 +118,7 @@ type writerState int
 
 const (
 	writing writerState = iota
+	staged
 	committed
 	aborted
 	failed
@@ -503,16 +504,19 @@ func (w *Writer) finish(pf *partFile) error {
 	return nil
 }
 
-// Commit finishes every file, fsyncs it, renames it into its partition
-// directory as part-<runID>-<n>.parquet, fsyncs the directories it touched,
-// and removes the run's staging directory. It returns the committed files in
-// the order they were started.
-//
-// Each file appears in the lake atomically and complete; a run's files are
-// renamed one after another, so a crash during Commit can leave some of them
-// committed and the rest staged. On error, Commit returns the files it did
-// commit together with the error; call Abort to remove the rest.
-func (w *Writer) Commit() ([]FileInfo, error) {
+// StagedFile is a finished, fsynced file waiting in the staging area, and
+// where it belongs in the lake.
+type StagedFile struct {
+	FileInfo        // Path is the file's place in the lake (relative, slash-separated)
+	Staged   string // where it waits, relative to the lake root, slash-separated
+}
+
+// Stage finishes every file (footer, fsync, close) and leaves it in the
+// staging area, where no reader looks. It returns the files in the order they
+// were started, each with its final place in the lake, for the caller to
+// publish: with Commit directly, or through the manifest (see Publish). After
+// Stage, only Abort remains (which removes the staged files).
+func (w *Writer) Stage() ([]StagedFile, error) {
 	if w.state != writing {
 		return nil, w.stateErr()
 	}
@@ -523,37 +527,52 @@ func (w *Writer) Commit() ([]FileInfo, error) {
 		}
 	}
 	slices.SortFunc(w.staged, func(a, b *partFile) int { return a.n - b.n })
-
-	infos := make([]FileInfo, 0, len(w.staged))
-	dirs := make(map[string]bool) // directories whose entries changed
+	out := make([]StagedFile, 0, len(w.staged))
 	for _, pf := range w.staged {
-		rel := path.Join(pf.part.Dir(), "part-"+w.runID+"-"+strconv.Itoa(pf.n)+".parquet")
-		dst := filepath.Join(w.root, filepath.FromSlash(rel))
-		partDir := filepath.Dir(dst)
-		if err := w.mkdirs(partDir, dirs); err != nil {
-			return infos, err
+		staged, err := filepath.Rel(w.root, pf.stage)
+		if err != nil {
+			return nil, err
 		}
-		if _, err := os.Lstat(dst); err == nil {
-			return infos, fmt.Errorf("lake: %s already exists: files in the lake are never replaced", rel)
-		} else if !errors.Is(err, fs.ErrNotExist) {
-			return infos, fmt.Errorf("lake: commit %s: %w", rel, err)
-		}
-		if err := os.Rename(pf.stage, dst); err != nil {
-			return infos, fmt.Errorf("lake: commit %s: %w", rel, err)
-		}
-		dirs[partDir] = true
-		infos = append(infos, FileInfo{
-			Partition: pf.part,
-			Path:      rel,
-			Rows:      pf.rows,
-			Bytes:     pf.out.n,
-			SHA256:    hex.EncodeToString(pf.out.h.Sum(nil)),
+		out = append(out, StagedFile{
+			FileInfo: FileInfo{
+				Partition: pf.part,
+				Path:      path.Join(pf.part.Dir(), "part-"+w.runID+"-"+strconv.Itoa(pf.n)+".parquet"),
+				Rows:      pf.rows,
+				Bytes:     pf.out.n,
+				SHA256:    hex.EncodeToString(pf.out.h.Sum(nil)),
+			},
+			Staged: filepath.ToSlash(staged),
 		})
 	}
-	for _, d := range slices.Sorted(maps.Keys(dirs)) {
-		if err := syncDir(d); err != nil {
+	w.state = staged
+	return out, nil
+}
+
+// Commit stages every file and renames each into its partition directory as
+// part-<runID>-<n>.parquet, fsyncs the directories it touched, and removes the
+// run's staging directory. It returns the committed files in the order they
+// were started. Commit does not record the files in a manifest: the ingest job
+// uses Stage and Publish, which make a whole run appear at once.
+//
+// Each file appears in the lake atomically and complete; a run's files are
+// renamed one after another, so a crash during Commit can leave some of them
+// committed and the rest staged. On error, Commit returns the files it did
+// commit together with the error; call Abort to remove the rest.
+func (w *Writer) Commit() ([]FileInfo, error) {
+	files, err := w.Stage()
+	if err != nil {
+		return nil, err
+	}
+	w.state = failed
+	infos := make([]FileInfo, 0, len(files))
+	for _, f := range files {
+		if _, err := os.Lstat(filepath.Join(w.root, filepath.FromSlash(f.Path))); err == nil {
+			return infos, fmt.Errorf("lake: %s already exists: files in the lake are never replaced", f.Path)
+		}
+		if err := moveIntoLake(w.root, f.Staged, f.Path); err != nil {
 			return infos, err
 		}
+		infos = append(infos, f.FileInfo)
 	}
 	w.staged = nil
 	if err := os.Remove(w.stageDir); err != nil {
@@ -563,15 +582,36 @@ func (w *Writer) Commit() ([]FileInfo, error) {
 	return infos, nil
 }
 
+// moveIntoLake renames a staged file (relative to root) to its place in the
+// lake, creating the partition directories, and fsyncs every directory whose
+// entries changed, so the rename survives a crash.
+func moveIntoLake(root, from, to string) error {
+	dst := filepath.Join(root, filepath.FromSlash(to))
+	dirs := make(map[string]bool)
+	if err := mkdirs(root, filepath.Dir(dst), dirs); err != nil {
+		return err
+	}
+	if err := os.Rename(filepath.Join(root, filepath.FromSlash(from)), dst); err != nil {
+		return fmt.Errorf("lake: commit %s: %w", to, err)
+	}
+	dirs[filepath.Dir(dst)] = true
+	for _, d := range slices.Sorted(maps.Keys(dirs)) {
+		if err := syncDir(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // mkdirs creates dir and any missing parents below the lake root, recording
 // in changed each directory that gained an entry.
-func (w *Writer) mkdirs(dir string, changed map[string]bool) error {
+func mkdirs(root, dir string, changed map[string]bool) error {
 	if _, err := os.Stat(dir); err == nil {
 		return nil
 	}
 	parent := filepath.Dir(dir)
-	if parent != w.root {
-		if err := w.mkdirs(parent, changed); err != nil {
+	if parent != root {
+		if err := mkdirs(root, parent, changed); err != nil {
 			return err
 		}
 	}
@@ -615,6 +655,8 @@ func (w *Writer) Abort() error {
 	if w.state == committed || w.state == aborted {
 		return nil
 	}
+	// After Stage the files belong to whoever publishes them; a staged
+	// writer's directory is removed like any other.
 	w.state = aborted
 	for _, pf := range w.open {
 		pf.f.Close() // the file is removed below; its error does not matter
@@ -632,6 +674,8 @@ func (w *Writer) stateErr() error {
 		return errors.New("lake: writer already committed")
 	case aborted:
 		return errors.New("lake: writer aborted")
+	case staged:
+		return errors.New("lake: writer already staged its files")
 	default:
 		return errors.New("lake: writer failed; call Abort")
 	}

@@ -16,6 +16,9 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/gallra/gallra/pipeline/lake"
+	"github.com/gallra/gallra/pipeline/merge"
 )
 
 // Outcome of a run.
@@ -24,35 +27,51 @@ const (
 	OutcomeQuarantined = "quarantined" // committed; some rows went to quarantine
 	OutcomeRejected    = "rejected"    // committed; some files could not be used at all
 	OutcomeFailed      = "failed"      // nothing was committed
+	OutcomeLocked      = "locked"      // another run held the lake; nothing was done
 )
 
 // Run is the report of one run.
 type Run struct {
-	RunID         string    `json:"run_id"`
-	Version       string    `json:"gallra_version"`
-	Started       time.Time `json:"started"`
-	Finished      time.Time `json:"finished"`
-	ReferenceDate string    `json:"reference_date"`
-	Config        string    `json:"config"`
-	KeyID         string    `json:"key_id"`
-	Domain        string    `json:"pseudonym_domain"`
-	Outcome       string    `json:"outcome"`
-	ExitCode      int       `json:"exit_code"`
-	Error         string    `json:"error,omitempty"`
-	Totals        Counts    `json:"totals"`
-	Sources       []*Source `json:"sources"`
-	LakeFiles     []File    `json:"lake_files"`
-	Quarantine    string    `json:"quarantine_file,omitempty"`
+	RunID         string         `json:"run_id"`
+	Version       string         `json:"gallra_version"`
+	Started       time.Time      `json:"started"`
+	Finished      time.Time      `json:"finished"`
+	ReferenceDate string         `json:"reference_date"`
+	Config        string         `json:"config"`
+	KeyID         string         `json:"key_id"`
+	Domain        string         `json:"pseudonym_domain"`
+	Outcome       string         `json:"outcome"`
+	ExitCode      int            `json:"exit_code"`
+	Error         string         `json:"error,omitempty"`
+	Locked        bool           `json:"locked,omitempty"` // another run held the lake: nothing was done
+	StaleLock     string         `json:"stale_lock,omitempty"`
+	Recovery      *lake.Recovery `json:"recovery,omitempty"`
+	Totals        Counts         `json:"totals"`
+	Sources       []*Source      `json:"sources"`
+	Generation    int64          `json:"lake_generation"` // the lake's manifest generation after the run
+	Partitions    []merge.Stats  `json:"partitions,omitempty"`
+	LakeFiles     []File         `json:"lake_files"`
+	Superseded    []string       `json:"superseded_files,omitempty"`
+	CullErrors    int            `json:"cull_errors,omitempty"` // exports in the lake that could not be deleted/moved
+	Quarantine    string         `json:"quarantine_file,omitempty"`
 }
+
+// Status of an input file.
+const (
+	FileOK        = "ok"        // read; its rows are in the lake or in quarantine
+	FileRejected  = "rejected"  // not used at all; it stays in the inbox
+	FileDuplicate = "duplicate" // the lake already holds this content; skipped
+)
 
 // Counts are row counts. Read = Accepted + sum(Quarantined).
 type Counts struct {
-	Files         int            `json:"files"`
-	RejectedFiles int            `json:"rejected_files"`
-	Read          int            `json:"rows_read"`
-	Accepted      int            `json:"rows_accepted"`
-	Unlinked      int            `json:"rows_unlinked"` // accepted without a pseudonym, by policy
-	Quarantined   map[string]int `json:"rows_quarantined"`
+	Files          int            `json:"files"`
+	RejectedFiles  int            `json:"rejected_files"`
+	DuplicateFiles int            `json:"duplicate_files"`
+	Read           int            `json:"rows_read"`
+	Accepted       int            `json:"rows_accepted"`
+	Unlinked       int            `json:"rows_unlinked"` // accepted without a pseudonym, by policy
+	Quarantined    map[string]int `json:"rows_quarantined"`
 }
 
 // QuarantinedTotal sums the quarantined rows over all reasons.
@@ -68,6 +87,7 @@ func (c Counts) QuarantinedTotal() int {
 func (c *Counts) Add(o Counts) {
 	c.Files += o.Files
 	c.RejectedFiles += o.RejectedFiles
+	c.DuplicateFiles += o.DuplicateFiles
 	c.Read += o.Read
 	c.Accepted += o.Accepted
 	c.Unlinked += o.Unlinked
@@ -95,7 +115,7 @@ type InputFile struct {
 	Bytes     int64  `json:"bytes"`
 	Encoding  string `json:"encoding,omitempty"`
 	Delimiter string `json:"delimiter,omitempty"`
-	Status    string `json:"status"` // "ok" or "rejected"
+	Status    string `json:"status"` // FileOK, FileRejected or FileDuplicate
 	Reason    string `json:"reason,omitempty"`
 	Error     string `json:"error,omitempty"`
 	Counts    Counts `json:"counts"`
@@ -154,13 +174,13 @@ func (r *Run) Summary(w io.Writer) {
 		fmt.Fprintf(w, "error: %s\n", r.Error)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "source\tfiles\trejected\tread\taccepted\tunlinked\tquarantined\t")
+	fmt.Fprintln(tw, "source\tfiles\trejected\tduplicate\tread\taccepted\tunlinked\tquarantined\t")
 	for _, s := range r.Sources {
 		c := s.Counts
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t\n", s.Name, c.Files, c.RejectedFiles, c.Read, c.Accepted, c.Unlinked, c.QuarantinedTotal())
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", s.Name, c.Files, c.RejectedFiles, c.DuplicateFiles, c.Read, c.Accepted, c.Unlinked, c.QuarantinedTotal())
 	}
 	t := r.Totals
-	fmt.Fprintf(tw, "total\t%d\t%d\t%d\t%d\t%d\t%d\t\n", t.Files, t.RejectedFiles, t.Read, t.Accepted, t.Unlinked, t.QuarantinedTotal())
+	fmt.Fprintf(tw, "total\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", t.Files, t.RejectedFiles, t.DuplicateFiles, t.Read, t.Accepted, t.Unlinked, t.QuarantinedTotal())
 	tw.Flush()
 	if len(t.Quarantined) > 0 {
 		reasons := make([]string, 0, len(t.Quarantined))
@@ -176,7 +196,7 @@ func (r *Run) Summary(w io.Writer) {
 	}
 	for _, s := range r.Sources {
 		for _, f := range s.Files {
-			if f.Status != "ok" {
+			if f.Status == FileRejected {
 				fmt.Fprintf(w, "rejected file %s: %s\n", f.Path, f.Error)
 			}
 		}
@@ -185,7 +205,16 @@ func (r *Run) Summary(w io.Writer) {
 	for _, f := range r.LakeFiles {
 		rows += f.Rows
 	}
-	fmt.Fprintf(w, "lake: %d file(s), %d row(s) written in %s\n", len(r.LakeFiles), rows, r.Finished.Sub(r.Started).Round(time.Millisecond))
+	var ins, upd, unch int
+	for _, p := range r.Partitions {
+		ins, upd, unch = ins+p.Inserted, upd+p.Updated, unch+p.Unchanged
+	}
+	fmt.Fprintf(w, "lake generation %d: %d inserted, %d updated, %d unchanged; %d file(s) with %d row(s) written, %d superseded, in %s\n",
+		r.Generation, ins, upd, unch, len(r.LakeFiles), rows, len(r.Superseded), r.Finished.Sub(r.Started).Round(time.Millisecond))
+	if r.Recovery != nil {
+		fmt.Fprintf(w, "recovered from an interrupted run: generation %d finished, %d staged run(s) discarded, %d orphan file(s) moved aside\n",
+			r.Recovery.RolledForward, len(r.Recovery.DiscardedRuns), len(r.Recovery.Orphans))
+	}
 	if r.Quarantine != "" {
 		fmt.Fprintf(w, "quarantine: %s\n", r.Quarantine)
 	}
@@ -198,15 +227,18 @@ const (
 	ExitFailed      = 1 // the run failed; nothing was committed (includes a missing or unusable key)
 	ExitUsage       = 2 // bad command line or configuration
 	ExitQuarantined = 3 // committed; some rows were quarantined
-	ExitRejected    = 4 // committed; some files were rejected whole (schema drift, unreadable, truncated) and stay in the inbox
+	ExitRejected    = 4 // committed; some files were rejected whole (schema drift, unreadable, truncated, still being written) and stay in the inbox
+	ExitLocked      = 5 // another run holds the lake's lock; nothing was done (try again later)
 )
 
 // Conclude sets Outcome and ExitCode from the counts.
 func (r *Run) Conclude() {
 	switch {
+	case r.Locked:
+		r.Outcome, r.ExitCode = OutcomeLocked, ExitLocked
 	case r.Error != "":
 		r.Outcome, r.ExitCode = OutcomeFailed, ExitFailed
-	case r.Totals.RejectedFiles > 0:
+	case r.Totals.RejectedFiles > 0 || r.CullErrors > 0:
 		r.Outcome, r.ExitCode = OutcomeRejected, ExitRejected
 	case r.Totals.QuarantinedTotal() > 0:
 		r.Outcome, r.ExitCode = OutcomeQuarantined, ExitQuarantined
