@@ -85,6 +85,9 @@ func apply(lakeDir string, m *Manifest) error {
 			return err
 		}
 	}
+	for _, r := range m.Pending.Renames { // the run's staging directory, now empty
+		_ = os.Remove(filepath.Dir(filepath.Join(lakeDir, filepath.FromSlash(r.From))))
+	}
 	dirs := map[string]bool{}
 	for _, d := range m.Pending.Deletes {
 		crashpoint.Hit("publish-delete")
