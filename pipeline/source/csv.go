@@ -19,6 +19,7 @@ import (
 type csvReader struct {
 	path    string
 	file    *os.File
+	counter countingReader // the file, counting the bytes read from it
 	cr      *csv.Reader
 	enc     string
 	delim   rune
@@ -66,7 +67,8 @@ func openCSV(path string, opt Options) (Reader, error) {
 // init detects encoding, "sep=" line and delimiter on a bounded prefix, sets
 // up the streaming csv.Reader and reads the header.
 func (r *csvReader) init(opt Options, enc string) error {
-	raw := bufio.NewReaderSize(r.file, sniffSize)
+	r.counter.r = r.file
+	raw := bufio.NewReaderSize(&r.counter, sniffSize)
 	prefix, err := raw.Peek(sniffSize)
 	if err != nil && err != io.EOF {
 		return &FileError{File: r.path, Reason: ReasonUnreadable, Err: err}
@@ -319,5 +321,20 @@ func (r *csvReader) Encoding() string { return r.enc }
 // Delimiter implements Reader.
 func (r *csvReader) Delimiter() rune { return r.delim }
 
+// Offset implements Reader: the bytes read from the file so far.
+func (r *csvReader) Offset() int64 { return r.counter.n }
+
 // Close implements Reader.
 func (r *csvReader) Close() error { return r.file.Close() }
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}

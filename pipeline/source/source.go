@@ -93,6 +93,14 @@ type Reader interface {
 	// Delimiter returns the field delimiter (0 for XLSX).
 	Delimiter() rune
 
+	// Offset returns how many bytes of the file have been consumed so far,
+	// for a progress display. For delimited text it counts the file's own
+	// bytes as read from disk (before any decoding, and including what is
+	// buffered ahead of the row last returned), so it reaches the file's
+	// size at the end. For XLSX it is 0: a workbook is a zip archive read
+	// whole when opened, and no byte position in it matches a row.
+	Offset() int64
+
 	// Close releases the file.
 	Close() error
 }

@@ -192,6 +192,11 @@ func (r *xlsxReader) Encoding() string { return encUTF8 }
 // Delimiter implements Reader; a worksheet has none.
 func (r *xlsxReader) Delimiter() rune { return 0 }
 
+// Offset implements Reader. It is 0: excelize reads the whole workbook when
+// it opens it and streams the worksheet from the decompressed archive, so no
+// byte position in the file corresponds to a row.
+func (r *xlsxReader) Offset() int64 { return 0 }
+
 // Close implements Reader.
 func (r *xlsxReader) Close() error {
 	var err error
