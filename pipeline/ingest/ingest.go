@@ -55,6 +55,10 @@ type Options struct {
 	Version string           // gallra version, for the report
 	Now     func() time.Time // clock; nil = time.Now
 	Logger  *slog.Logger     // nil = slog.Default()
+	// Progress, if set, is called for each export file once it is open, with
+	// its path relative to the inbox and its size, and returns the tracker
+	// that follows its reading (see ProgressTracker).
+	Progress func(file string, size int64) ProgressTracker
 }
 
 // Run executes the job once. The returned report is complete even when the
@@ -75,7 +79,7 @@ func Run(ctx context.Context, job *config.Job, key pseudonym.Key, opt Options) (
 		ref = time.Date(started.Year(), started.Month(), started.Day(), 0, 0, 0, 0, time.UTC)
 	}
 	r := &run{
-		job: job, log: log, ref: ref, now: now,
+		job: job, log: log, ref: ref, now: now, progress: opt.Progress,
 		rep: &report.Run{
 			RunID: newRunID(started), Version: opt.Version, Started: started,
 			ReferenceDate: ref.Format("2006-01-02"), Config: job.Path,
@@ -120,6 +124,8 @@ type run struct {
 	// what the lake already holds, and the exports this run has seen
 	base *lake.Manifest
 	seen map[string]string // content hash -> file, within this run
+
+	progress func(file string, size int64) ProgressTracker // Options.Progress
 }
 
 // ErrLocked: another run holds the lake (exit code report.ExitLocked).
@@ -365,6 +371,8 @@ func (r *run) ingestFile(src *config.Source, path string) ([]merge.Entry, *repor
 		return reject(fileReason(err, "unreadable"), err)
 	}
 	defer in.Close()
+	prog := r.startProgress(rel, frep.Bytes)
+	defer prog.Done()
 	frep.Encoding, frep.Delimiter = in.Encoding(), string(in.Delimiter())
 	b, err := src.Schema.Bind(in.Header())
 	if err != nil {
@@ -380,6 +388,9 @@ func (r *run) ingestFile(src *config.Source, path string) ([]merge.Entry, *repor
 			break
 		}
 		fr.counts.Read++
+		if fr.counts.Read%ProgressEvery == 0 {
+			prog.Update(in.Offset(), fr.counts.Read)
+		}
 		if err != nil {
 			var re *source.RowError
 			if errors.As(err, &re) {
@@ -403,6 +414,7 @@ func (r *run) ingestFile(src *config.Source, path string) ([]merge.Entry, *repor
 			fr.counts.Unlinked++
 		}
 	}
+	prog.Update(in.Offset(), fr.counts.Read)
 	for _, e := range fr.held {
 		if err := r.q.Add(e); err != nil {
 			return reject("quarantine", err)
