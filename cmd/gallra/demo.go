@@ -90,18 +90,23 @@ A folder that the demo made before is cleared and made again; any other non-empt
 folder is refused.`,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "dir", Aliases: []string{"d"}, Value: "demo", Usage: "demo folder"},
+			progressFlag(),
 		}, generateFlags()...),
 		Action: func(c *cli.Context) error {
 			opt, err := synthOptions(c)
 			if err != nil {
 				return err
 			}
-			return runDemo(c.Context, c.App.Writer, c.String("dir"), opt)
+			progress, err := progressOption(c)
+			if err != nil {
+				return err
+			}
+			return runDemo(c.Context, c.App.Writer, c.String("dir"), opt, progress)
 		},
 	}
 }
 
-func runDemo(ctx context.Context, w io.Writer, dir string, opt synth.Options) error {
+func runDemo(ctx context.Context, w io.Writer, dir string, opt synth.Options, progress func(string, int64) ingest.ProgressTracker) error {
 	if err := prepareDemoDir(dir); err != nil {
 		return cli.Exit(err.Error(), report.ExitUsage)
 	}
@@ -131,7 +136,7 @@ func runDemo(ctx context.Context, w io.Writer, dir string, opt synth.Options) er
 		return err
 	}
 	fmt.Fprintf(w, "\n$ gallra run --config %s\n", cfgPath)
-	rep, err := ingest.Run(ctx, job, k, ingest.Options{Version: version, Logger: slog.Default()})
+	rep, err := ingest.Run(ctx, job, k, ingest.Options{Version: version, Logger: slog.Default(), Progress: progress})
 	rep.Summary(w)
 	if err != nil {
 		return cli.Exit("demo run failed: "+err.Error(), report.ExitFailed)

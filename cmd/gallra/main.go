@@ -61,6 +61,8 @@ Exit codes: 0 ok, 1 failed (nothing committed), 2 usage or configuration error,
 			keyCommand(),
 			verifyCommand(),
 			sqlCommand(),
+			checkCommand(),
+			runsCommand(),
 		},
 		ExitErrHandler: func(c *cli.Context, err error) {}, // main decides the exit code
 	}
@@ -75,14 +77,14 @@ func setupLogging(format, level string) error {
 	var h slog.Handler
 	switch format {
 	case "json":
-		h = slog.NewJSONHandler(os.Stderr, opts)
+		h = slog.NewJSONHandler(logOut, opts)
 	case "text":
-		h = slog.NewTextHandler(os.Stderr, opts)
+		h = slog.NewTextHandler(logOut, opts)
 	case "auto":
 		if term.IsTerminal(int(os.Stderr.Fd())) {
-			h = slog.NewTextHandler(os.Stderr, opts)
+			h = slog.NewTextHandler(logOut, opts)
 		} else {
-			h = slog.NewJSONHandler(os.Stderr, opts)
+			h = slog.NewJSONHandler(logOut, opts)
 		}
 	default:
 		return cli.Exit(fmt.Sprintf("--log-format %q: want auto, json or text", format), report.ExitUsage)

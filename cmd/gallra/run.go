@@ -46,8 +46,13 @@ Exit codes: 0 ok, 1 failed (nothing committed), 2 usage or configuration error,
 			&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "job file (TOML)", Required: true},
 			&cli.StringFlag{Name: "key", Usage: "key file; overrides [key] file in the configuration"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no summary on stdout"},
+			progressFlag(),
 		},
 		Action: func(c *cli.Context) error {
+			progress, err := progressOption(c)
+			if err != nil {
+				return err
+			}
 			job, err := config.Load(c.String("config"))
 			if err != nil {
 				return cli.Exit(err.Error(), report.ExitUsage)
@@ -61,7 +66,7 @@ Exit codes: 0 ok, 1 failed (nothing committed), 2 usage or configuration error,
 			}
 			ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			rep, err := ingest.Run(ctx, job, key, ingest.Options{Version: version, Logger: slog.Default()})
+			rep, err := ingest.Run(ctx, job, key, ingest.Options{Version: version, Logger: slog.Default(), Progress: progress})
 			if !c.Bool("quiet") {
 				rep.Summary(c.App.Writer)
 			}
