@@ -106,11 +106,12 @@ func Run(ctx context.Context, job *config.Job, key pseudonym.Key, opt Options) (
 	return r.rep, err
 }
 
-// newRunID is sortable by start time and unique enough for one lake.
+// newRunID is sortable by start time (to the millisecond) and unique enough
+// for one lake.
 func newRunID(t time.Time) string {
 	var b [3]byte
 	_, _ = rand.Read(b[:])
-	return t.Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
+	return t.Format("20060102T150405.000Z") + "-" + hex.EncodeToString(b[:])
 }
 
 type run struct {

@@ -63,6 +63,8 @@ func Publish(lakeDir string, base *Manifest, c Change) (*Manifest, error) {
 	if err := apply(lakeDir, next); err != nil {
 		return next, fmt.Errorf("lake: committed generation %d, but applying it failed (the next run finishes it): %w", next.Generation, err)
 	}
+	// The run's staging directory is empty now (or was never used).
+	_ = os.Remove(filepath.Join(lakeDir, StagingDir, c.RunID))
 	return next, nil
 }
 
@@ -84,9 +86,6 @@ func apply(lakeDir string, m *Manifest) error {
 		if err := moveIntoLake(lakeDir, r.From, r.To); err != nil {
 			return err
 		}
-	}
-	for _, r := range m.Pending.Renames { // the run's staging directory, now empty
-		_ = os.Remove(filepath.Dir(filepath.Join(lakeDir, filepath.FromSlash(r.From))))
 	}
 	dirs := map[string]bool{}
 	for _, d := range m.Pending.Deletes {
@@ -179,7 +178,9 @@ func Recover(lakeDir string) (*Manifest, Recovery, error) {
 		removeEmptyPartition(lakeDir, filepath.Dir(filepath.Join(lakeDir, filepath.FromSlash(f))))
 		rec.Orphans = append(rec.Orphans, f)
 	}
-	if tmps, _ := filepath.Glob(filepath.Join(lakeDir, MetaDir, "*.tmp")); len(tmps) > 0 {
+	// Temporary files of interrupted atomic writes: the manifest's and the run log's.
+	for _, pattern := range []string{"*.tmp", "runs/*.tmp", "runs/.*.tmp"} {
+		tmps, _ := filepath.Glob(filepath.Join(lakeDir, MetaDir, pattern))
 		for _, t := range tmps {
 			_ = os.Remove(t)
 		}
