@@ -9,7 +9,9 @@ import (
 	"github.com/gallra/gallra/pipeline/lake"
 )
 
-func day(y int, m time.Month, d int) int32 { return lake.Date(time.Date(y, m, d, 0, 0, 0, 0, time.UTC)) }
+func day(y int, m time.Month, d int) int32 {
+	return lake.Date(time.Date(y, m, d, 0, 0, 0, 0, time.UTC))
+}
 
 func ptr[T any](v T) *T { return &v }
 
