@@ -92,7 +92,7 @@ func BenchmarkIngest(b *testing.B) {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			b.Fatal(err)
 		}
-		body := fmt.Sprintf("inbox = %q\nreference_date = \"2026-11-23\"\nsettle = \"0s\"\nafter_ingest = \"keep\"\n", in) + sources
+		body := fmt.Sprintf("inbox = %q\nreference_date = \"2026-11-23\"\nsettle = \"0s\"\nafter_ingest = \"keep\"\n", in) + synth.Sources
 		if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
 			b.Fatal(err)
 		}
@@ -109,27 +109,3 @@ func BenchmarkIngest(b *testing.B) {
 	}
 	b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }
-
-const sources = `
-[[source]]
-name = "amea"
-municipality = "0680"
-keep = ["sex", "age_band", "municipality"]
-[[source]]
-name = "aksel"
-birthdate = "unlinked"
-keep = ["sex", "age_band"]
-[[source]]
-name = "skills"
-reserve = "pseudonymise"
-[[source]]
-name = "uka"
-reserve = "unlinked"
-[[source]]
-name = "feriejobb"
-[[source]]
-name = "jobbtorg"
-[[source]]
-name = "af_program"
-keep = ["sex", "age_band", "municipality"]
-`

@@ -24,6 +24,7 @@ import (
 
 	"github.com/gallra/gallra/pipeline/keyfile"
 	"github.com/gallra/gallra/pipeline/source"
+	"github.com/gallra/gallra/pipeline/synth"
 )
 
 func main() {
@@ -83,28 +84,7 @@ settle = "0s"
 after_ingest = "keep"
 [key]
 file = %q
-[[source]]
-name = "amea"
-municipality = "0680"
-keep = ["sex", "age_band", "municipality"]
-[[source]]
-name = "aksel"
-birthdate = "unlinked"
-keep = ["sex", "age_band"]
-[[source]]
-name = "skills"
-reserve = "pseudonymise"
-[[source]]
-name = "uka"
-reserve = "unlinked"
-[[source]]
-name = "feriejobb"
-[[source]]
-name = "jobbtorg"
-[[source]]
-name = "af_program"
-keep = ["sex", "age_band", "municipality"]
-`, lake, lake+"-reports", inbox, key)
+`+synth.Sources, lake, lake+"-reports", inbox, key)
 }
 
 // readAll is the baseline: every row of every export through the reader.

@@ -25,55 +25,20 @@ import (
 // demoMarker marks a folder as the demo's own, so that a re-run may clear it.
 const demoMarker = ".gallra-demo"
 
-// demoConfig is the job file the demo writes: every built-in schema as a
-// source, with the policies a municipality would plausibly choose.
+// demoConfig is the head of the job file the demo writes; synth.Sources
+// follows it: every built-in schema as a source, with the policies a
+// municipality would plausibly choose.
 const demoConfig = `# gallra demo job: every built-in source system, synthetic data.
 lake = "lake"
 reports = "reports"
 inbox = "inbox"
 reference_date = "%s"
 settle = "0s"                # the demo writes its exports a moment before it runs
+after_ingest = "move"        # ingested exports go to done/<source>/; the default deletes them
 
 [key]
 file = "keys/gallra.key"
 domain = "lake"
-
-[[source]]
-name = "amea"               # Jönköping
-municipality = "0680"
-keep = ["sex", "age_band", "municipality"]
-
-[[source]]
-name = "aksel"              # Luleå: personnummer/samordningsnummer or birth date only
-municipality = "2580"
-keep = ["sex", "age_band", "municipality"]
-birthdate = "unlinked"      # counted, never linked to a person
-
-[[source]]
-name = "skills"             # Luleå
-municipality = "2580"
-keep = ["sex", "age_band"]
-reserve = "pseudonymise"    # university interim numbers get pseudonyms of their own kind
-
-[[source]]
-name = "uka"                # Luleå, kommunala aktivitetsansvaret 16–19
-municipality = "2580"
-keep = ["sex", "age_band"]
-reserve = "unlinked"        # school temporary numbers: counted, never linked
-
-[[source]]
-name = "feriejobb"          # Luleå
-municipality = "2580"
-keep = ["age_band"]
-
-[[source]]
-name = "jobbtorg"           # Stockholm
-municipality = "0180"
-keep = ["sex", "age_band", "municipality"]
-
-[[source]]
-name = "af_program"         # Arbetsförmedlingen-style programme export, kommunkod per row
-keep = ["sex", "age_band", "municipality"]
 `
 
 func demoCommand() *cli.Command {
@@ -128,7 +93,7 @@ func runDemo(ctx context.Context, w io.Writer, dir string, opt synth.Options, pr
 		return err
 	}
 	cfgPath := filepath.Join(dir, "gallra.toml")
-	if err := os.WriteFile(cfgPath, fmt.Appendf(nil, demoConfig, opt.Reference.Format("2006-01-02")), 0o644); err != nil {
+	if err := os.WriteFile(cfgPath, fmt.Appendf(nil, demoConfig+synth.Sources, opt.Reference.Format("2006-01-02")), 0o644); err != nil {
 		return err
 	}
 	job, err := config.Load(cfgPath)

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/gallra/gallra/pipeline/synth"
 	"os"
 	"path/filepath"
 	"strings"
@@ -65,7 +66,7 @@ func opsJob(t *testing.T) string {
 			t.Fatalf("key new: %v\n%s", err, out)
 		}
 	}
-	if err := os.WriteFile(filepath.Join(dir, "gallra.toml"), fmt.Appendf(nil, demoConfig, defaultReference), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "gallra.toml"), fmt.Appendf(nil, demoConfig+synth.Sources, defaultReference), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return dir

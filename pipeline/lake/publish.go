@@ -63,8 +63,6 @@ func Publish(lakeDir string, base *Manifest, c Change) (*Manifest, error) {
 	if err := apply(lakeDir, next); err != nil {
 		return next, fmt.Errorf("lake: committed generation %d, but applying it failed (the next run finishes it): %w", next.Generation, err)
 	}
-	// The run's staging directory is empty now (or was never used).
-	_ = os.Remove(filepath.Join(lakeDir, StagingDir, c.RunID))
 	return next, nil
 }
 
@@ -87,6 +85,8 @@ func apply(lakeDir string, m *Manifest) error {
 			return err
 		}
 	}
+	// The committing run's staging directory is empty now (or never held a file).
+	_ = os.Remove(filepath.Join(lakeDir, StagingDir, m.RunID))
 	dirs := map[string]bool{}
 	for _, d := range m.Pending.Deletes {
 		crashpoint.Hit("publish-delete")
