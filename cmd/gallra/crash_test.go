@@ -1051,7 +1051,7 @@ func TestStaleLock(t *testing.T) {
 		t.Errorf("stale_lock = %q, want the dead run %s (pid %d)", rep.StaleLock, h.RunID, h.PID)
 	}
 	if rep.Recovery == nil || !slices.Contains(rep.Recovery.DiscardedRuns, h.RunID) {
-		t.Errorf("recovery %v: want the dead run's staging discarded", rep.Recovery != nil)
+		t.Errorf("recovery %v: want the dead run's staging discarded", rep.Recovery)
 	}
 	checkLake(t, dir, n.ref)
 	if h := lockHolder(t, lakeDir); h != nil {
