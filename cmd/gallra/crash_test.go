@@ -911,6 +911,25 @@ func sameDigest(t *testing.T, what string, got, want map[string]string) {
 	}
 }
 
+// waitStopped waits until the process is in the stopped state: a SIGSTOP is
+// delivered asynchronously, and the process may go on for a moment after
+// kill(2) returns. Without /proc it waits a generous while instead.
+func waitStopped(pid int) bool {
+	stat := fmt.Sprintf("/proc/%d/stat", pid)
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		b, err := os.ReadFile(stat)
+		if err != nil {
+			time.Sleep(500 * time.Millisecond)
+			return true
+		}
+		// "pid (comm) S ...": the state follows the last ')'.
+		if i := bytes.LastIndexByte(b, ')'); i > 0 && i+2 < len(b) && (b[i+2] == 'T' || b[i+2] == 't') {
+			return true
+		}
+	}
+	return false
+}
+
 func TestConcurrentRuns(t *testing.T) {
 	n := theNights(t)
 
@@ -967,9 +986,10 @@ func TestConcurrentRuns(t *testing.T) {
 				}
 				time.Sleep(200 * time.Microsecond)
 			}
-			stopped := h != nil && a.cmd.Process.Signal(syscall.SIGSTOP) == nil
-			if stopped {
-				if h2 := readHolder(lakeDir); h2 == nil || h2.PID != a.cmd.Process.Pid {
+			stopped := false
+			if h != nil && a.cmd.Process.Signal(syscall.SIGSTOP) == nil {
+				stopped = waitStopped(a.cmd.Process.Pid)
+				if h2 := readHolder(lakeDir); !stopped || h2 == nil || h2.PID != a.cmd.Process.Pid {
 					stopped = false // it released the lock before it stopped
 					_ = a.cmd.Process.Signal(syscall.SIGCONT)
 				}
