@@ -38,7 +38,7 @@ lint:
 
 ## bench: Go benchmarks and the end-to-end harness, reported as ratios against a baseline
 bench: build
-	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./transforms/... ./pipeline/... | tee benchmarks/out.txt
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./transforms/... ./pipeline/... ./benchmarks/ | tee benchmarks/out.txt
 	$(GO) run ./benchmarks/harness -gallra $(BIN) -rows $${ROWS:-200000}
 
 clean:
