@@ -21,7 +21,9 @@ var version = "dev"
 func main() {
 	app := newApp()
 	if err := app.Run(os.Args); err != nil {
-		fmt.Fprintln(os.Stderr, "gallra:", err)
+		if msg := err.Error(); msg != "" { // exit codes 3 and 4 carry no message: the summary said it
+			fmt.Fprintln(os.Stderr, "gallra:", msg)
+		}
 		var ec cli.ExitCoder
 		if errors.As(err, &ec) {
 			os.Exit(ec.ExitCode())

@@ -160,6 +160,9 @@ func (r *run) execute(ctx context.Context, key pseudonym.Key) (err error) {
 			"discarded_runs", rec.DiscardedRuns, "orphans", len(rec.Orphans), "stale_lock", lock.Stale)
 	}
 	r.base, r.seen = base, map[string]string{}
+	if rec.RolledForward != 0 {
+		r.logInterruptedRun(base)
+	}
 	defer func() { r.writeRunLog(err) }()
 
 	qpath := filepath.Join(r.job.Reports, "quarantine-"+r.rep.RunID+".csv")
@@ -291,6 +294,31 @@ func (r *run) writeRunLog(err error) {
 	r.rep.Finished = r.now().UTC()
 	r.rep.Conclude()
 	if err := r.rep.WriteJSON(filepath.Join(dir, r.rep.RunID+".json")); err != nil {
+		r.log.Error("run log", "error", err.Error())
+	}
+}
+
+// logInterruptedRun writes the run-log entry of a run that died after its
+// commit point (Recover has just finished its commit), so that every
+// committed run has one. It says only what the manifest knows.
+func (r *run) logInterruptedRun(m *lake.Manifest) {
+	path := filepath.Join(r.job.Lake, lake.MetaDir, "runs", m.RunID+".json")
+	if _, err := os.Stat(path); err == nil {
+		return
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		r.log.Error("run log", "error", err.Error())
+		return
+	}
+	stub := &report.Run{RunID: m.RunID, Outcome: report.OutcomeInterrupted, Generation: m.Generation,
+		Error: "killed after its commit point; run " + r.rep.RunID + " finished its commit"}
+	for _, in := range m.Inputs {
+		if in.RunID == m.RunID {
+			stub.Totals.Files++
+			stub.Totals.Read += in.Rows
+		}
+	}
+	if err := stub.WriteJSON(path); err != nil {
 		r.log.Error("run log", "error", err.Error())
 	}
 }

@@ -51,17 +51,22 @@ func AcquireLock(lakeDir, runID string) (*Lock, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lake: open lock: %w", err)
 	}
-	prev := readHolder(f)
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
+		defer f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			if prev != nil {
-				return nil, fmt.Errorf("%w: %s", ErrLocked, prev)
+			// The holder writes its record just after taking the flock: give
+			// it a moment, so that the message names the live holder.
+			for i := 0; i < 20; i++ {
+				if h := readHolder(f); h != nil && h.alive() {
+					return nil, fmt.Errorf("%w: %s", ErrLocked, h)
+				}
+				time.Sleep(5 * time.Millisecond)
 			}
 			return nil, ErrLocked
 		}
 		return nil, fmt.Errorf("lake: lock: %w", err)
 	}
+	prev := readHolder(f) // left by a holder that died without releasing
 	l := &Lock{f: f}
 	if prev != nil {
 		l.Stale = prev.String()
@@ -79,6 +84,15 @@ func AcquireLock(lakeDir, runID string) (*Lock, error) {
 		}
 	}
 	return l, nil
+}
+
+// alive reports whether the holder's process still exists, as far as this
+// host can tell (a holder on another host is assumed alive).
+func (h LockHolder) alive() bool {
+	if host, _ := os.Hostname(); host != h.Host {
+		return true
+	}
+	return h.PID > 0 && syscall.Kill(h.PID, 0) != syscall.ESRCH
 }
 
 func readHolder(f *os.File) *LockHolder {

@@ -28,6 +28,10 @@ const (
 	OutcomeRejected    = "rejected"    // committed; some files could not be used at all
 	OutcomeFailed      = "failed"      // nothing was committed
 	OutcomeLocked      = "locked"      // another run held the lake; nothing was done
+	// OutcomeInterrupted is only found in the run log: a run that died after
+	// its commit point, whose commit the next run finished. Its own report
+	// was never written; the next run writes this stand-in.
+	OutcomeInterrupted = "interrupted"
 )
 
 // Run is the report of one run.
