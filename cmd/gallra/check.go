@@ -14,7 +14,7 @@ import (
 func checkCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "check",
-		Usage: "verify the lake against its manifest: every file present, sizes, footers, schema, row counts; --read-data: content hashes",
+		Usage: "verify the lake against its manifest: every file present, content hashes, footers, schema, row counts",
 		Description: `In the spirit of restic check. Reads the lake's manifest and checks that no commit is
 pending (a run interrupted past its commit point: the next run finishes it), that every
 listed file exists with the listed size, that its Parquet footer opens, its schema is the
@@ -23,8 +23,9 @@ directory it lies in; that no Parquet file lies in the lake unlisted, that no st
 entry or *.tmp file was left behind, that every ingested export's hash is listed once,
 and that every committed run has its run log (_gallra/runs/<run id>.json).
 
-With --read-data every file is also read whole and its SHA-256 compared with the
-manifest's: only this finds a flipped byte inside a data page (bit rot, a bad copy).
+Every file is also read whole and its SHA-256 compared with the manifest's: only this
+finds a flipped byte inside a data page (bit rot, a bad copy). --quick skips that and
+reads only the footers.
 
 One line per problem, naming the file and what is wrong, never a value from the data.
 check changes nothing and works on a read-only copy. It takes no lock, so it never
@@ -36,18 +37,18 @@ not be read), 2 usage, 5 a run was in progress.
 
 Examples:
   gallra check --lake /srv/gallra/lake
-  gallra check --config /etc/gallra/gallra.toml --read-data`,
+  gallra check --config /etc/gallra/gallra.toml --quick`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "lake", Usage: "lake folder"},
 			&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "take the lake folder from a job file"},
-			&cli.BoolFlag{Name: "read-data", Usage: "read every file whole and compare its SHA-256 with the manifest's"},
+			&cli.BoolFlag{Name: "quick", Usage: "do not read whole files: no content hashes, only sizes, footers, schema and row counts"},
 		},
 		Action: func(c *cli.Context) error {
 			lakeDir, err := lakeDirFlag(c, "check")
 			if err != nil {
 				return err
 			}
-			rep, err := lake.Check(lakeDir, c.Bool("read-data"))
+			rep, err := lake.Check(lakeDir, !c.Bool("quick"))
 			if errors.Is(err, lake.ErrLocked) {
 				return cli.Exit("check: "+err.Error(), report.ExitLocked)
 			}

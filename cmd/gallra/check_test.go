@@ -16,7 +16,7 @@ func TestCheckCommand(t *testing.T) {
 	opsNight(t, dir, 1)
 	opsNight(t, dir, 2)
 
-	for _, args := range [][]string{{"--lake", lakeDir}, {"--config", filepath.Join(dir, "gallra.toml"), "--read-data"}} {
+	for _, args := range [][]string{{"--lake", lakeDir}, {"--config", filepath.Join(dir, "gallra.toml"), "--quick"}} {
 		out, code, err := run(t, "", append([]string{"check"}, args...)...)
 		if code != 0 || !strings.Contains(out, "no problems found") || !strings.Contains(out, "lake generation 2") {
 			t.Fatalf("check %v on a clean lake: exit %d, %v\n%s", args, code, err, out)
@@ -49,7 +49,7 @@ func TestCheckCommand(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(lakeDir, lake.StagingDir, "crashed", "0.parquet.tmp"), []byte("PAR1"), 0o640); err != nil {
 		t.Fatal(err)
 	}
-	out, code, err := run(t, "", "check", "--lake", lakeDir, "--read-data")
+	out, code, err := run(t, "", "check", "--lake", lakeDir)
 	if code != report.ExitFailed || err == nil {
 		t.Fatalf("damaged lake: exit %d, %v\n%s", code, err, out)
 	}
