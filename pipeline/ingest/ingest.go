@@ -1,12 +1,16 @@
 // Package ingest runs a gallra job: it reads every export waiting in the
 // sources' inboxes, turns each usable row into a minimised, pseudonymised lake
-// row, quarantines the rest with a reason, and commits Parquet files to the
-// lake.
+// row, quarantines the rest with a reason, merges the rows into the lake and
+// commits them all at once.
 //
-// The path of one row, top to bottom, is fileRun.convert: identifier ->
-// measure -> period -> pseudonym -> declared attributes -> lake.Row. Nothing
-// else from the export is ever copied out of the reader: the schema's
-// allowlist selects the columns before a row reaches this package.
+// A run, top to bottom, is run.execute: lock the lake, recover from a crashed
+// run, read every inbox into one batch, merge it (pipeline/merge), stage the
+// changed partitions, publish them with one manifest switch (pipeline/lake),
+// then cull the raw exports. The path of one row is fileRun.convert:
+// identifier -> policy -> measure -> period -> municipality -> pseudonym and
+// record key -> declared attributes -> lake.Row. Nothing else from the export
+// is ever copied out of the reader: the schema's allowlist selects the
+// columns before a row reaches this package.
 package ingest
 
 import (
@@ -128,9 +132,6 @@ type run struct {
 
 	progress func(file string, size int64) ProgressTracker // Options.Progress
 }
-
-// ErrLocked: another run holds the lake (exit code report.ExitLocked).
-var ErrLocked = lake.ErrLocked
 
 // execute is one run: take the lake's lock, recover from any crash, read every
 // inbox into one batch, merge it into the lake, and publish the result with
