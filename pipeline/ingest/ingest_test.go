@@ -2,7 +2,6 @@ package ingest_test
 
 import (
 	"context"
-	"encoding/csv"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,58 +11,7 @@ import (
 	"github.com/gallra/gallra/pipeline/duck"
 	"github.com/gallra/gallra/pipeline/ingest"
 	"github.com/gallra/gallra/pipeline/report"
-	"github.com/gallra/gallra/schemas"
 )
-
-// ameaFile writes an AMEa-shaped export: rows give identifier, measure, start
-// and end; the other columns get fixed filler that must never reach the lake.
-func ameaFile(t *testing.T, path string, rows [][4]string) {
-	t.Helper()
-	s, err := schemas.Lookup("amea")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := csv.NewWriter(f)
-	w.Comma = ';'
-	var header []string
-	for _, c := range s.Columns {
-		header = append(header, c.Name)
-	}
-	_ = w.Write(header)
-	for _, r := range rows {
-		var rec []string
-		for _, c := range s.Columns {
-			switch c.Holds {
-			case "identifier":
-				rec = append(rec, r[0])
-			case "measure":
-				rec = append(rec, r[1])
-			case "period_start":
-				rec = append(rec, r[2])
-			case "period_end":
-				rec = append(rec, r[3])
-			case "email":
-				rec = append(rec, "karin.lindqvist@example.se")
-			case "full_name":
-				rec = append(rec, "Karin Lindqvist")
-			default:
-				rec = append(rec, "x")
-			}
-		}
-		_ = w.Write(rec)
-	}
-	w.Flush()
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-}
 
 func job(t *testing.T, dir, extra string) *config.Job {
 	t.Helper()

@@ -9,7 +9,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/csv"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -29,7 +28,6 @@ import (
 	"github.com/gallra/gallra/pipeline/merge"
 	"github.com/gallra/gallra/pipeline/report"
 	"github.com/gallra/gallra/pipeline/verify"
-	"github.com/gallra/gallra/schemas"
 	"github.com/gallra/gallra/transforms/identity"
 	"github.com/gallra/gallra/transforms/pseudonym"
 )
@@ -80,56 +78,6 @@ func night(t *testing.T, j *config.Job, key pseudonym.Key, opt ...ingest.Options
 		t.Fatalf("run: %v", err)
 	}
 	return rep
-}
-
-// afFile writes an Arbetsförmedlingen programme export: rows give Ärende-ID,
-// identifier, programme, start and end; the other columns get filler that
-// must never reach the lake.
-func afFile(t *testing.T, path string, rows [][5]string) {
-	t.Helper()
-	s, err := schemas.Lookup("af_program")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	w := csv.NewWriter(&buf)
-	var header []string
-	for _, c := range s.Columns {
-		header = append(header, c.Name)
-	}
-	_ = w.Write(header)
-	for _, r := range rows {
-		var rec []string
-		for _, c := range s.Columns {
-			switch c.Holds {
-			case "record_id":
-				rec = append(rec, r[0])
-			case "identifier":
-				rec = append(rec, r[1])
-			case "measure":
-				if c.Read {
-					rec = append(rec, r[2])
-				} else {
-					rec = append(rec, "X")
-				}
-			case "period_start":
-				rec = append(rec, r[3])
-			case "period_end":
-				rec = append(rec, r[4])
-			case "municipality":
-				rec = append(rec, "0680")
-			case "last_name":
-				rec = append(rec, "Lindqvist")
-			case "address":
-				rec = append(rec, "Storgatan 12")
-			default:
-				rec = append(rec, "x")
-			}
-		}
-		_ = w.Write(rec)
-	}
-	w.Flush()
-	writeFile(t, path, buf.Bytes())
 }
 
 func writeFile(t *testing.T, path string, b []byte) {
