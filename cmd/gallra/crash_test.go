@@ -31,6 +31,7 @@ import (
 	"github.com/gallra/gallra/pipeline/lake"
 	"github.com/gallra/gallra/pipeline/report"
 	"github.com/gallra/gallra/pipeline/source"
+	"github.com/gallra/gallra/pipeline/synth"
 	"github.com/gallra/gallra/schemas"
 	"github.com/gallra/gallra/transforms/identity"
 )
@@ -79,35 +80,13 @@ func crashBinary(t *testing.T) string {
 	return crashDir.bin
 }
 
-// crashJob is the job file of every night: all seven sources, the default
-// after_ingest (delete), no settle time. %q is the key file.
+// crashJob is the head of the job file of every night, followed by
+// synth.Sources (all seven sources): the default after_ingest (delete), no
+// settle time. %q is the key file.
 const crashJob = `reference_date = "2026-11-23"
 settle = "0s"
 [key]
 file = %q
-[[source]]
-name = "amea"
-municipality = "0680"
-keep = ["sex", "age_band"]
-[[source]]
-name = "aksel"
-municipality = "2580"
-birthdate = "unlinked"
-[[source]]
-name = "skills"
-keep = ["sex"]
-reserve = "pseudonymise"
-[[source]]
-name = "uka"
-reserve = "unlinked"
-[[source]]
-name = "feriejobb"
-[[source]]
-name = "jobbtorg"
-municipality = "0180"
-[[source]]
-name = "af_program"
-keep = ["municipality"]
 `
 
 // proc is a started gallra process.
@@ -287,7 +266,7 @@ func writeJob(t *testing.T, dir, key string) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "gallra.toml"), []byte(fmt.Sprintf(crashJob, key)), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "gallra.toml"), []byte(fmt.Sprintf(crashJob, key)+synth.Sources), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
