@@ -27,11 +27,22 @@ type xlsxReader struct {
 	fatal  error
 }
 
+// xlsxInMemory is the largest worksheet (or shared string table) XML that
+// is unzipped in memory rather than into a temporary file.
+const xlsxInMemory = 512 << 20
+
 func openXLSX(path string, opt Options) (Reader, error) {
 	// ShortDatePattern makes excelize render the built-in date formats 14
 	// (the locale's short date, which Swedish Excel uses) and 22 (date and
 	// time) with an ISO date.
-	f, err := excelize.OpenFile(path, excelize.Options{ShortDatePattern: isoDate})
+	//
+	// UnzipXMLSizeLimit keeps worksheets and shared strings up to that size in
+	// memory. Above excelize's default (16 MiB, an export of about 100,000
+	// rows) it would unzip them into the system's temporary directory, where
+	// raw identifiers must never lie; larger exports still do, so run gallra
+	// with a private temporary directory (systemd PrivateTmp=, as
+	// docs/deploy/gallra.service does), and prefer CSV for large sources.
+	f, err := excelize.OpenFile(path, excelize.Options{ShortDatePattern: isoDate, UnzipXMLSizeLimit: xlsxInMemory})
 	if err != nil {
 		return nil, &FileError{File: path, Reason: ReasonUnreadable, Err: err}
 	}
