@@ -14,6 +14,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/duckdb/duckdb-go/v2"
+
+	"github.com/gallra/gallra/transforms/pseudonym"
 )
 
 // Query runs query with args and returns its column names and every row
@@ -128,20 +130,9 @@ func formatDecimal(d duckdb.Decimal) string {
 	return sign + digits[:len(digits)-scale] + "." + digits[len(digits)-scale:]
 }
 
-// FormatUUID returns u in canonical form, xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx.
-func FormatUUID(u [16]byte) string {
-	var b [36]byte
-	hex.Encode(b[0:8], u[0:4])
-	b[8] = '-'
-	hex.Encode(b[9:13], u[4:6])
-	b[13] = '-'
-	hex.Encode(b[14:18], u[6:8])
-	b[18] = '-'
-	hex.Encode(b[19:23], u[8:10])
-	b[23] = '-'
-	hex.Encode(b[24:], u[10:])
-	return string(b[:])
-}
+// FormatUUID returns u in canonical form, xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx,
+// the form `gallra id pseudonym` prints.
+func FormatUUID(u [16]byte) string { return pseudonym.Pseudonym(u).String() }
 
 // PrintTable writes cols and rows to w as an aligned text table: a header, a
 // rule, then one line per row. Columns whose values are all numbers (or
