@@ -18,13 +18,19 @@ import (
 	"github.com/gallra/gallra/transforms/pseudonym"
 )
 
+// Querier is a *sql.DB, *sql.Conn or *sql.Tx: Query runs on any of them (a
+// Conn where session state such as DuckDB variables must carry over).
+type Querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
 // Query runs query with args and returns its column names and every row
 // rendered as text: NULL as "", UUID in canonical 8-4-4-4-12 form, DATE as
 // YYYY-MM-DD, TIMESTAMP as "YYYY-MM-DD hh:mm:ss[.ffffff]", TIMESTAMP WITH TIME
 // ZONE in RFC 3339, BLOB as lowercase hex, floats in the shortest form that
 // reads back exactly, anything else as fmt prints it. It holds the whole
 // result in memory: it is meant for small results shown on a terminal.
-func Query(ctx context.Context, db *sql.DB, query string, args ...any) ([]string, [][]string, error) {
+func Query(ctx context.Context, db Querier, query string, args ...any) ([]string, [][]string, error) {
 	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, nil, err

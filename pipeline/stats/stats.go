@@ -1,0 +1,161 @@
+// Package stats is gallra's standard statistics suite: SQL files kept as data
+// (sql/*.sql, each with a header that names and documents it), run with
+// in-process DuckDB over the lake view that duck.LakeView creates.
+//
+// Every query reads the view "lake" and takes its span of years from DuckDB
+// variables (getvariable('from_year'), getvariable('to_year'), and for
+// transitions getvariable('within_days')), so the same files run unchanged
+// in the duckdb CLI after
+//
+//	SET VARIABLE from_year = 2016; SET VARIABLE to_year = 2025;
+//
+// Counts of persons use linked rows only (a pseudonym); unlinked rows count
+// as participations.
+package stats
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"embed"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/gallra/gallra/pipeline/duck"
+)
+
+//go:embed sql/*.sql
+var files embed.FS
+
+// Query is one statistic of the suite.
+type Query struct {
+	Name        string // e.g. "participants"
+	Title       string // Swedish title, as a table would carry it
+	Description string
+	Params      []string
+	SQL         string
+}
+
+// Suite returns the standard statistics, in name order.
+func Suite() ([]Query, error) {
+	entries, err := files.ReadDir("sql")
+	if err != nil {
+		return nil, err
+	}
+	var out []Query
+	for _, e := range entries {
+		b, err := files.ReadFile(path.Join("sql", e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		q, err := parse(e.Name(), string(b))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, q)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// Lookup returns one statistic by name.
+func Lookup(name string) (Query, error) {
+	all, err := Suite()
+	if err != nil {
+		return Query{}, err
+	}
+	var names []string
+	for _, q := range all {
+		if q.Name == name {
+			return q, nil
+		}
+		names = append(names, q.Name)
+	}
+	return Query{}, fmt.Errorf("stats: no statistic %q (known: %s)", name, strings.Join(names, ", "))
+}
+
+// parse reads the header comment: "-- key: value" lines, a value continued
+// on "--   " lines.
+func parse(file, text string) (Query, error) {
+	q := Query{SQL: text}
+	var last *string
+	sc := bufio.NewScanner(strings.NewReader(text))
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, "--") {
+			break
+		}
+		body := strings.TrimPrefix(line, "--")
+		if strings.HasPrefix(body, "   ") && last != nil {
+			*last += " " + strings.TrimSpace(body)
+			continue
+		}
+		k, v, ok := strings.Cut(strings.TrimSpace(body), ":")
+		if !ok {
+			continue
+		}
+		v = strings.TrimSpace(v)
+		switch k {
+		case "name":
+			q.Name, last = v, &q.Name
+		case "title":
+			q.Title, last = v, &q.Title
+		case "description":
+			q.Description, last = v, &q.Description
+		case "params":
+			for _, p := range strings.Split(v, ",") {
+				q.Params = append(q.Params, strings.TrimSpace(p))
+			}
+			last = nil
+		}
+	}
+	if q.Name == "" || q.Title == "" || q.Description == "" {
+		return q, fmt.Errorf("stats: %s: the header needs name, title and description", file)
+	}
+	if q.Name+".sql" != file {
+		return q, fmt.Errorf("stats: %s: name %q does not match the file name", file, q.Name)
+	}
+	return q, nil
+}
+
+// Span is the period a statistic covers, and its other parameters.
+type Span struct {
+	FromYear, ToYear int
+	WithinDays       int       // transitions: days between an end and the next start (0 = 30)
+	AsOf             time.Time // cohorts: the date up to which the lake is complete (zero = today, UTC)
+}
+
+// Run runs one statistic over the view "lake" (see duck.LakeView) and returns
+// its columns and rows as text.
+func Run(ctx context.Context, db *sql.DB, q Query, s Span) ([]string, [][]string, error) {
+	if s.FromYear > s.ToYear || s.FromYear < 1900 {
+		return nil, nil, fmt.Errorf("stats: bad span %d–%d", s.FromYear, s.ToYear)
+	}
+	conn, err := db.Conn(ctx) // variables live in one connection
+	if err != nil {
+		return nil, nil, err
+	}
+	defer conn.Close()
+	within := s.WithinDays
+	if within <= 0 {
+		within = 30
+	}
+	asOf := s.AsOf
+	if asOf.IsZero() {
+		asOf = time.Now().UTC()
+	}
+	for _, set := range []string{
+		fmt.Sprintf("SET VARIABLE from_year = %d", s.FromYear),
+		fmt.Sprintf("SET VARIABLE to_year = %d", s.ToYear),
+		fmt.Sprintf("SET VARIABLE within_days = %d", within),
+		fmt.Sprintf("SET VARIABLE as_of = DATE '%s'", asOf.Format("2006-01-02")),
+	} {
+		if _, err := conn.ExecContext(ctx, set); err != nil {
+			return nil, nil, fmt.Errorf("stats: %w", err)
+		}
+	}
+	return duck.Query(ctx, conn, q.SQL)
+}

@@ -1,0 +1,242 @@
+package stats_test
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/csv"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gallra/gallra/pipeline/config"
+	"github.com/gallra/gallra/pipeline/duck"
+	"github.com/gallra/gallra/pipeline/ingest"
+	"github.com/gallra/gallra/pipeline/keyfile"
+	"github.com/gallra/gallra/pipeline/stats"
+	"github.com/gallra/gallra/schemas"
+)
+
+// The hand-checkable lake: four persons (Skatteverket test numbers) and one
+// school reserve number kept unlinked. P1 appears in 10- and 12-digit form.
+//
+//	P1  Praktik        2023-03-01 – 2023-06-30   (850301-2380)
+//	P1  Arbetsträning  2023-07-15 – 2024-02-29   (198503012380; ends on a leap day)
+//	P1  Praktik        2025-01-10 – ongoing      (19850301-2380)
+//	P2  Arbetsträning  2024-01-01 – 2024-01-01   (a one-day measure)
+//	P2  Praktik        2024-12-31 – 2025-03-31
+//	P3  Praktik        2023-11-01 – ongoing
+//	P4  Kartläggning   2024-02-15 – 2024-03-14
+//	P4  Kartläggning   2024-06-01 – 2024-06-30   (twice in one year: one person)
+//	U   Praktik        2024-05-01 – 2024-05-31   (reserve number, unlinked)
+var rows = [][4]string{
+	{"850301-2380", "Praktik", "2023-03-01", "2023-06-30"},
+	{"198503012380", "Arbetsträning", "2023-07-15", "2024-02-29"},
+	{"19850301-2380", "Praktik", "2025-01-10", ""},
+	{"19880101-2389", "Arbetsträning", "2024-01-01", "2024-01-01"},
+	{"880101-2389", "Praktik", "2024-12-31", "2025-03-31"},
+	{"19880101-2397", "Praktik", "2023-11-01", ""},
+	{"19880102-2388", "Kartläggning", "2024-02-15", "2024-03-14"},
+	{"880102-2388", "Kartläggning", "2024-06-01", "2024-06-30"},
+	{"20120304-TF12", "Praktik", "2024-05-01", "2024-05-31"},
+}
+
+func lakeDB(t *testing.T) *duckDB {
+	t.Helper()
+	dir := t.TempDir()
+	s, err := schemas.Lookup("amea")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "inbox", "amea"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(filepath.Join(dir, "inbox", "amea", "x.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := csv.NewWriter(f)
+	w.Comma = ';'
+	var header []string
+	for _, c := range s.Columns {
+		header = append(header, c.Name)
+	}
+	_ = w.Write(header)
+	for _, r := range rows {
+		var rec []string
+		for _, c := range s.Columns {
+			v := map[string]string{"identifier": r[0], "measure": r[1], "period_start": r[2], "period_end": r[3]}[c.Holds]
+			rec = append(rec, v)
+		}
+		_ = w.Write(rec)
+	}
+	w.Flush()
+	f.Close()
+	cfg := filepath.Join(dir, "gallra.toml")
+	if err := os.WriteFile(cfg, []byte("reference_date = \"2026-11-23\"\nsettle = \"0s\"\n[[source]]\nname = \"amea\"\nreserve = \"unlinked\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	job, err := config.Load(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := keyfile.Generate(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := ingest.Run(context.Background(), job, k, ingest.Options{})
+	if err != nil || rep.Totals.Accepted != len(rows) {
+		t.Fatalf("ingest: %v, accepted %d of %d", err, rep.Totals.Accepted, len(rows))
+	}
+	db, err := duck.Open(context.Background(), duck.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := duck.LakeView(context.Background(), db, job.Lake); err != nil {
+		t.Fatal(err)
+	}
+	return &duckDB{t: t, db: db}
+}
+
+type duckDB struct {
+	t  *testing.T
+	db *sql.DB
+}
+
+// run returns the statistic's rows as "a|b|c" lines.
+func (d *duckDB) run(name string, span stats.Span) []string {
+	d.t.Helper()
+	q, err := stats.Lookup(name)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	_, rows, err := stats.Run(context.Background(), d.db, q, span)
+	if err != nil {
+		d.t.Fatalf("%s: %v", name, err)
+	}
+	out := make([]string, len(rows))
+	for i, r := range rows {
+		out[i] = strings.Join(r, "|")
+	}
+	return out
+}
+
+var span = stats.Span{FromYear: 2023, ToYear: 2025, AsOf: time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)}
+
+func expect(t *testing.T, name string, got, want []string) {
+	t.Helper()
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("%s:\n got\n  %s\n want\n  %s", name, strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+}
+
+func TestSuiteOnAHandCheckedLake(t *testing.T) {
+	d := lakeDB(t)
+
+	// Active at some time in the year. 2024 PRAKTIK: P3 (ongoing), P2 (starts
+	// 31 Dec) and U (unlinked: a participation, not a person).
+	expect(t, "participants", d.run("participants", span), []string{
+		"2023|ARBETSTRANING|1|1",
+		"2023|PRAKTIK|2|2",
+		"2024|ARBETSTRANING|2|2",
+		"2024|KARTLAGGNING|1|2",
+		"2024|PRAKTIK|2|3",
+		"2025|PRAKTIK|3|3",
+	})
+	// First start ever: P1 and P3 in 2023 (Praktik), P2 (Arbetsträning) and
+	// P4 (Kartläggning) in 2024. P1's 10- and 12-digit forms are one person.
+	expect(t, "new_entrants", d.run("new_entrants", span), []string{
+		"2023|PRAKTIK|2",
+		"2024|ARBETSTRANING|1",
+		"2024|KARTLAGGNING|1",
+	})
+	// Durations count both ends. 2023 Arbetsträning: 15 Jul 2023 – 29 Feb
+	// 2024 = 17+31+30+31+30+31+31+29 = 230 days. 2024 Praktik: 91 (P2, 31 Dec
+	// – 31 Mar) and 31 (U); quartiles of {31, 91}: 46, 61, 76.
+	expect(t, "durations", d.run("durations", span), []string{
+		"2023|ARBETSTRANING|1|230|230|230",
+		"2023|PRAKTIK|1|122|122|122",
+		"2024|ARBETSTRANING|1|1|1|1",
+		"2024|KARTLAGGNING|2|29.25|29.5|29.75",
+		"2024|PRAKTIK|2|46|61|76",
+	})
+	// Re-entry within 365 days of an end. P2's one-day measure ends 1 Jan
+	// 2024; 365 days later, in a leap year, is 31 Dec 2024, the day P2 starts
+	// again: re-entered. P1 ends 29 Feb 2024 and starts 10 Jan 2025: re-entered.
+	// P4 re-enters after March, not after June: one person, re-entered.
+	expect(t, "reentry", d.run("reentry", span), []string{
+		"2023|PRAKTIK|1|1",
+		"2024|ARBETSTRANING|2|2",
+		"2024|KARTLAGGNING|1|1",
+		"2025|PRAKTIK|1|0",
+	})
+	// Within 30 days: only P1, Praktik (ends 30 Jun 2023) to Arbetsträning
+	// (starts 15 Jul 2023).
+	expect(t, "transitions", d.run("transitions", span), []string{
+		"2023|PRAKTIK|ARBETSTRANING|1",
+	})
+	// With 400 days P2's and P1's later starts count too, and P4's return.
+	wide := span
+	wide.WithinDays = 400
+	expect(t, "transitions within 400 days", d.run("transitions", wide), []string{
+		"2023|PRAKTIK|ARBETSTRANING|1",
+		"2024|ARBETSTRANING|PRAKTIK|2",
+		"2024|KARTLAGGNING|KARTLAGGNING|1",
+	})
+	// Cohort 2023 (P1, P3): on 1 Mar 2024 P1 is between measures, P3 active;
+	// in 2025 and 2026 both are active. Cohort 2024 (P2, P4): on 1 Jan 2025
+	// P2 is in Praktik; nobody later; the third anniversary (2027) is not
+	// known at the as-of date.
+	expect(t, "cohorts", d.run("cohorts", span), []string{
+		"2023|2|1|2|2",
+		"2024|2|1|0|",
+	})
+}
+
+func TestStockAtMonthEnd(t *testing.T) {
+	d := lakeDB(t)
+	got := map[string]string{}
+	for _, line := range d.run("stock_month_end", span) {
+		p := strings.Split(line, "|")
+		got[p[0]+" "+p[1]] = p[2]
+	}
+	for key, want := range map[string]string{
+		"2023-06-30 PRAKTIK":       "1", // P1's last day counts
+		"2024-01-31 PRAKTIK":       "1", // P3
+		"2024-01-31 ARBETSTRANING": "1", // P1; P2's one day was 1 Jan
+		"2024-02-29 ARBETSTRANING": "1", // a leap-day month end, P1's last day
+		"2024-02-29 KARTLAGGNING":  "1",
+		"2024-06-30 KARTLAGGNING":  "1",
+		"2024-05-31 PRAKTIK":       "1", // P3 only: U is unlinked
+		"2024-12-31 PRAKTIK":       "2", // P3, and P2 from that day
+		"2025-03-31 PRAKTIK":       "3",
+	} {
+		if got[key] != want {
+			t.Errorf("stock %s = %q, want %s", key, got[key], want)
+		}
+	}
+	if _, ok := got["2024-03-31 KARTLAGGNING"]; ok {
+		t.Error("P4 ended 14 March but is in the March stock")
+	}
+}
+
+func TestSuiteFilesAreDocumented(t *testing.T) {
+	all, err := stats.Suite()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 7 {
+		t.Fatalf("%d statistics", len(all))
+	}
+	for _, q := range all {
+		if len(q.Description) < 60 || len(q.Params) == 0 {
+			t.Errorf("%s: description %q, params %v", q.Name, q.Description, q.Params)
+		}
+	}
+	if _, err := stats.Lookup("nope"); err == nil || !strings.Contains(err.Error(), "participants") {
+		t.Errorf("Lookup(nope) = %v", err)
+	}
+}
