@@ -1,0 +1,335 @@
+package disclosure
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/gallra/gallra/transforms/table"
+	"gonum.org/v1/gonum/mat"
+	"gonum.org/v1/gonum/optimize/convex/lp"
+)
+
+// SuppressParams configure cell suppression and its audit.
+type SuppressParams struct {
+	// Threshold: counts 1..Threshold-1 are sensitive and primary suppressed;
+	// zero is published. Zero means DefaultThreshold.
+	Threshold int
+	// A sensitive cell with true value v is protected when the interval of
+	// values consistent with the published table, [Lo, Hi], has
+	// Hi − Lo ≥ max(MinWidth, Margin·v). When both are zero the defaults
+	// DefaultMinWidth and DefaultMargin apply.
+	Margin   float64
+	MinWidth float64
+}
+
+// Defaults of SuppressParams.
+const (
+	DefaultThreshold = 5
+	DefaultMargin    = 0.5
+	DefaultMinWidth  = 2
+)
+
+func (p SuppressParams) withDefaults() SuppressParams {
+	if p.Threshold == 0 {
+		p.Threshold = DefaultThreshold
+	}
+	if p.Margin == 0 && p.MinWidth == 0 {
+		p.Margin, p.MinWidth = DefaultMargin, DefaultMinWidth
+	}
+	return p
+}
+
+func (p SuppressParams) check() error {
+	if p.Threshold < 1 || !(p.Margin >= 0) || !(p.MinWidth >= 0) || math.IsInf(p.Margin, 0) || math.IsInf(p.MinWidth, 0) {
+		return fmt.Errorf("disclosure: suppression: threshold %d, margin %g and minimum width %g must be positive and finite", p.Threshold, p.Margin, p.MinWidth)
+	}
+	return nil
+}
+
+// sensitive reports whether a true value must be protected.
+func (p SuppressParams) sensitive(v float64) bool { return v > 0 && v < float64(p.Threshold) }
+
+// required is the interval width that protects a sensitive value v.
+func (p SuppressParams) required(v float64) float64 { return math.Max(p.MinWidth, p.Margin*v) }
+
+// Interval is what the published table reveals about one cell.
+type Interval struct {
+	Cell       int     // cell index in the table
+	Suppressed bool    // the cell is not published
+	Sensitive  bool    // its true value is 1..Threshold-1 and must be protected
+	Lo, Hi     float64 // the least and greatest value consistent with the published cells (Hi may be +Inf)
+	Required   float64 // the width a sensitive cell needs; 0 for others
+}
+
+// Width is Hi − Lo.
+func (iv Interval) Width() float64 { return iv.Hi - iv.Lo }
+
+// Protected reports whether the interval is wide enough (always true for a
+// cell that is not sensitive).
+func (iv Interval) Protected() bool { return !iv.Sensitive || iv.Width() >= iv.Required-1e-7 }
+
+// AuditReport is the result of Audit.
+type AuditReport struct {
+	// Intervals holds one entry per suppressed cell and per published
+	// sensitive cell (whose interval is its value), in cell order.
+	Intervals []Interval
+	// Failed holds the intervals that are not Protected.
+	Failed []Interval
+}
+
+// Passed reports whether every sensitive cell is protected.
+func (r *AuditReport) Passed() bool { return len(r.Failed) == 0 }
+
+// Audit proves what the published table reveals. For every suppressed cell
+// it computes, by two linear programs (gonum's simplex), the least and the
+// greatest value x of that cell such that some assignment of non-negative
+// values to all suppressed cells satisfies every additivity equation of the
+// table (for every line along a dimension with a total: total = sum of the
+// other cells) given the published values. It then compares each sensitive
+// cell's interval with the protection required (SuppressParams). A published
+// sensitive cell fails outright.
+//
+// Only published values and the structure enter the linear programs; the
+// true values of suppressed cells are used only to decide which cells are
+// sensitive and how wide their intervals must be. The relaxation is over real
+// numbers: an attacker who also uses integrality may narrow an interval by
+// less than one. The table must be additive (not perturbed or rounded).
+func Audit(t *table.Table, p SuppressParams) (*AuditReport, error) {
+	p = p.withDefaults()
+	if err := p.check(); err != nil {
+		return nil, err
+	}
+	if err := t.Validate(); err != nil {
+		return nil, fmt.Errorf("disclosure: %w", err)
+	}
+	s := newStructure(t)
+	return s.audit(t, p, false)
+}
+
+// structure holds the additivity equations of a table: its lines.
+type structure struct {
+	lines  []line
+	byCell [][]int // line indices through each cell
+}
+
+// line is the cells along one dimension with a total, other positions fixed.
+type line struct {
+	cells []int // in category order
+	total int   // the total cell
+}
+
+func newStructure(t *table.Table) *structure {
+	s := &structure{byCell: make([][]int, t.Len())}
+	for off := 0; off < t.Len(); off++ {
+		pos := t.Positions(off)
+		for k, d := range t.Dims {
+			tk := d.Index(d.Total)
+			if d.Total == "" || pos[k] != 0 { // start each line at its first cell
+				continue
+			}
+			var l line
+			q := append([]int(nil), pos...)
+			for c := range d.Categories {
+				q[k] = c
+				l.cells = append(l.cells, t.Offset(q...))
+			}
+			l.total = l.cells[tk]
+			for _, c := range l.cells {
+				s.byCell[c] = append(s.byCell[c], len(s.lines))
+			}
+			s.lines = append(s.lines, l)
+		}
+	}
+	return s
+}
+
+// audit computes the intervals; with onlySensitive it skips the linear
+// programs of suppressed cells that are not sensitive.
+func (s *structure) audit(t *table.Table, p SuppressParams, onlySensitive bool) (*AuditReport, error) {
+	for i, v := range t.Values {
+		if !(v >= 0) || math.IsInf(v, 0) {
+			return nil, fmt.Errorf("disclosure: table %s: cell %d is not a non-negative count", t.ID, i)
+		}
+	}
+	// Variables: the suppressed cells.
+	varOf := make([]int, t.Len())
+	var vars []int
+	for i := range varOf {
+		varOf[i] = -1
+		if t.Status[i] == table.StatusSuppressed {
+			varOf[i] = len(vars)
+			vars = append(vars, i)
+		}
+	}
+	// One equation per line: Σ coef·x = rhs, coef +1 for a part, −1 for the total.
+	var rows [][]float64
+	var rhs []float64
+	for _, l := range s.lines {
+		row := make([]float64, len(vars))
+		b, any := 0.0, false
+		for _, c := range l.cells {
+			coef := 1.0
+			if c == l.total {
+				coef = -1
+			}
+			if v := varOf[c]; v >= 0 {
+				row[v] += coef
+				any = true
+			} else {
+				b -= coef * t.Values[c]
+			}
+		}
+		if !any {
+			if math.Abs(b) > 1e-6 {
+				return nil, fmt.Errorf("disclosure: table %s: not additive: total cell %d differs from the sum of its parts by %g", t.ID, l.total, -b)
+			}
+			continue
+		}
+		rows = append(rows, row)
+		rhs = append(rhs, b)
+	}
+	sys, err := reduce(rows, rhs, len(vars))
+	if err != nil {
+		return nil, fmt.Errorf("disclosure: table %s: %w", t.ID, err)
+	}
+
+	rep := &AuditReport{}
+	for i, v := range t.Values {
+		iv := Interval{Cell: i, Suppressed: varOf[i] >= 0, Sensitive: p.sensitive(v)}
+		if iv.Sensitive {
+			iv.Required = p.required(v)
+		}
+		switch {
+		case !iv.Suppressed && !iv.Sensitive:
+			continue
+		case !iv.Suppressed:
+			iv.Lo, iv.Hi = v, v
+		case onlySensitive && !iv.Sensitive:
+			continue
+		default:
+			if iv.Lo, iv.Hi, err = sys.bounds(varOf[i]); err != nil {
+				return nil, fmt.Errorf("disclosure: table %s: cell %d: %w", t.ID, i, err)
+			}
+		}
+		rep.Intervals = append(rep.Intervals, iv)
+		if !iv.Protected() {
+			rep.Failed = append(rep.Failed, iv)
+		}
+	}
+	return rep, nil
+}
+
+// system is A x = b, x ≥ 0, with A of full row rank over the columns in cols
+// (the variables that occur in some equation).
+type system struct {
+	a    *mat.Dense
+	b    []float64
+	col  []int // variable → column of a, or −1 if the variable is free of equations
+	ncol int
+}
+
+// reduce brings the equations to reduced row echelon form, drops the
+// dependent ones (tables with margins in several dimensions always have some,
+// e.g. the grand total is reached along every dimension) and checks that the
+// rest are consistent.
+func reduce(rows [][]float64, rhs []float64, nvar int) (*system, error) {
+	const eps = 1e-9
+	m := len(rows)
+	r := 0
+	for c := 0; c < nvar && r < m; c++ {
+		piv := r
+		for i := r + 1; i < m; i++ {
+			if math.Abs(rows[i][c]) > math.Abs(rows[piv][c]) {
+				piv = i
+			}
+		}
+		if math.Abs(rows[piv][c]) < eps {
+			continue
+		}
+		rows[r], rows[piv] = rows[piv], rows[r]
+		rhs[r], rhs[piv] = rhs[piv], rhs[r]
+		f := rows[r][c]
+		for j := range rows[r] {
+			rows[r][j] /= f
+		}
+		rhs[r] /= f
+		for i := 0; i < m; i++ {
+			if i == r || rows[i][c] == 0 {
+				continue
+			}
+			g := rows[i][c]
+			for j := range rows[i] {
+				rows[i][j] -= g * rows[r][j]
+				if math.Abs(rows[i][j]) < eps {
+					rows[i][j] = 0
+				}
+			}
+			rhs[i] -= g * rhs[r]
+			if math.Abs(rhs[i]) < eps {
+				rhs[i] = 0
+			}
+		}
+		r++
+	}
+	for i := r; i < m; i++ {
+		if math.Abs(rhs[i]) > 1e-6 {
+			return nil, errors.New("published cells contradict the additivity equations")
+		}
+	}
+	s := &system{col: make([]int, nvar)}
+	for v := range nvar {
+		s.col[v] = -1
+		for i := 0; i < r; i++ {
+			if rows[i][v] != 0 {
+				s.col[v] = s.ncol
+				s.ncol++
+				break
+			}
+		}
+	}
+	if r == 0 {
+		return s, nil
+	}
+	s.a = mat.NewDense(r, s.ncol, nil)
+	for i := 0; i < r; i++ {
+		for v := range nvar {
+			if c := s.col[v]; c >= 0 {
+				s.a.Set(i, c, rows[i][v])
+			}
+		}
+	}
+	s.b = rhs[:r]
+	return s, nil
+}
+
+// bounds returns the least and greatest value of variable v over the
+// feasible set.
+func (s *system) bounds(v int) (lo, hi float64, err error) {
+	c := s.col[v]
+	if c < 0 { // in no equation: anything non-negative
+		return 0, math.Inf(1), nil
+	}
+	if r, _ := s.a.Dims(); r == s.ncol {
+		// Square and in reduced row echelon form: A is the identity and the
+		// published cells determine every suppressed one.
+		return s.b[c], s.b[c], nil
+	}
+	obj := make([]float64, s.ncol)
+	obj[c] = 1
+	lo, _, err = lp.Simplex(obj, s.a, s.b, 1e-10, nil)
+	if err != nil {
+		return 0, 0, fmt.Errorf("minimising: %w", err)
+	}
+	obj[c] = -1
+	neg, _, err := lp.Simplex(obj, s.a, s.b, 1e-10, nil)
+	switch {
+	case errors.Is(err, lp.ErrUnbounded):
+		hi = math.Inf(1)
+	case err != nil:
+		return 0, 0, fmt.Errorf("maximising: %w", err)
+	default:
+		hi = -neg
+	}
+	return math.Max(lo, 0), hi, nil
+}
