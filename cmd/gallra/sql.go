@@ -1,6 +1,9 @@
 package main
 
 import (
+	"encoding/csv"
+	"encoding/json"
+	"os"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -12,16 +15,28 @@ import (
 func sqlCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "sql",
-		Usage:     "run a SQL query against the lake with in-process DuckDB (the view is called lake)",
-		ArgsUsage: "QUERY",
-		Description: `Opens the lake read-only as a DuckDB view named lake (Hive partitions source and
-start_year included) and prints the result as a table.
+		Usage:     "run a SQL query against the lake with in-process DuckDB (views lake, participations, runs)",
+		ArgsUsage: "[QUERY]",
+		Description: `Opens the lake read-only in DuckDB with its views and prints the result of a query
+given as an argument or in a file (--file) as a table, CSV or JSON.
 
-Example:
-  gallra sql --lake demo/lake "SELECT source, count(DISTINCT pseudonym) FROM lake GROUP BY 1"`,
+Views:
+  lake            every row of the current generation; source and start_year from the path
+  participations  the same with readable names: person (the pseudonym), ongoing, ...
+  runs            the run log: run_id, started, finished, outcome, rows read/accepted, ...
+
+Analysts without gallra get the same views from the duckdb CLI:
+  duckdb -c ".read lake/_gallra/views.sql" -c "SELECT * FROM runs"
+(gallra run rewrites views.sql after every commit.)
+
+Examples:
+  gallra sql --lake demo/lake "SELECT source, count(DISTINCT person) FROM participations GROUP BY 1"
+  gallra sql --config gallra.toml --file query.sql --format csv > result.csv`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "lake", Usage: "lake folder"},
 			&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "take the lake folder from a job file"},
+			&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: "read the query from this file"},
+			&cli.StringFlag{Name: "format", Value: "table", Usage: "table, csv or json"},
 		},
 		Action: func(c *cli.Context) error {
 			lakeDir := c.String("lake")
@@ -33,8 +48,22 @@ Example:
 				lakeDir = job.Lake
 			}
 			q := strings.TrimSpace(strings.Join(c.Args().Slice(), " "))
+			if f := c.String("file"); f != "" {
+				if q != "" {
+					return usageError("give the query as an argument or with --file, not both")
+				}
+				b, err := os.ReadFile(f)
+				if err != nil {
+					return usageError("--file: %v", err)
+				}
+				q = strings.TrimSpace(string(b))
+			}
+			format := c.String("format")
+			if format != "table" && format != "csv" && format != "json" {
+				return usageError("--format %q: want table, csv or json", format)
+			}
 			if lakeDir == "" || q == "" {
-				return usageError("usage: gallra sql --lake DIR QUERY")
+				return usageError("usage: gallra sql --lake DIR QUERY (or --file FILE)")
 			}
 			db, err := duck.Open(c.Context, duck.Options{ReadOnlyLake: true, LakeDir: lakeDir})
 			if err != nil {
@@ -48,8 +77,25 @@ Example:
 			if err != nil {
 				return err
 			}
-			duck.PrintTable(c.App.Writer, cols, rows)
-			return nil
+			switch format {
+			case "csv":
+				w := csv.NewWriter(c.App.Writer)
+				_ = w.Write(cols)
+				_ = w.WriteAll(rows)
+				return w.Error()
+			case "json":
+				out := make([]map[string]string, len(rows))
+				for i, r := range rows {
+					out[i] = make(map[string]string, len(cols))
+					for j, col := range cols {
+						out[i][col] = r[j]
+					}
+				}
+				enc := json.NewEncoder(c.App.Writer)
+				enc.SetIndent("", "  ")
+				return enc.Encode(out)
+			}
+			return duck.PrintTable(c.App.Writer, cols, rows)
 		},
 	}
 }

@@ -159,61 +159,103 @@ var lakeSchema = [][2]string{
 	{"start_year", "INTEGER"},
 }
 
-// LakeView creates (or replaces) the view "lake" over the lake at lakeDir:
+// LakeView creates (or replaces) the views of the lake at lakeDir (see
+// ViewsSQL) in db.
 //
-//	CREATE OR REPLACE VIEW lake AS SELECT * FROM read_parquet([<files>],
-//	    hive_partitioning = true, union_by_name = true,
-//	    hive_types = {'source': VARCHAR, 'start_year': INTEGER})
-//
-// The files are those the lake's manifest lists, so the view shows exactly
-// one committed generation even while a run is publishing the next; a folder
-// without a manifest (not written by gallra run) is read through the glob
-// '<lakeDir>/**/*.parquet'. The partition columns source (VARCHAR) and
+// The view "lake" reads the files the lake's manifest lists, so it shows
+// exactly one committed generation even while a run is publishing the next;
+// a folder without a manifest (not written by gallra run) is read through the
+// glob '<lakeDir>/**/*.parquet'. The partition columns source (VARCHAR) and
 // start_year (INTEGER) come last. An empty lake gives a view with the same
-// columns and no rows. The view does not notice later commits: call LakeView
+// columns and no rows. The views do not notice later commits: call LakeView
 // again after one.
 //
 // lakeDir is made absolute first; it must not contain the glob characters
 // * ? [ ].
 func LakeView(ctx context.Context, db *sql.DB, lakeDir string) error {
+	q, err := viewsSQL(lakeDir, true)
+	if err != nil {
+		return err
+	}
+	if _, err := db.ExecContext(ctx, q); err != nil {
+		return fmt.Errorf("duck: create lake views: %w", err)
+	}
+	return nil
+}
+
+// ViewsSQL returns the SQL that creates the lake's views, for DuckDB alone:
+// an analyst without gallra runs it with `.read` in the duckdb CLI. gallra
+// run writes it to <lake>/_gallra/views.sql after every commit.
+//
+//	lake            every row of the current generation, with source and start_year
+//	participations  the same rows with readable names: person (the pseudonym), ...
+//	runs            one row per run in the run log: run_id, started, finished, outcome, counts
+//
+// The runs view reads the run log if the manifest records a committed run
+// (whose log gallra run writes as it finishes).
+func ViewsSQL(lakeDir string) (string, error) { return viewsSQL(lakeDir, false) }
+
+// viewsSQL builds the views; with onDisk, the runs view is made only if run
+// log files exist now (a lake written without gallra run has none).
+func viewsSQL(lakeDir string, onDisk bool) (string, error) {
 	if strings.ContainsAny(lakeDir, "*?[]") {
-		return errors.New("duck: lake directory path contains a glob character (* ? [ ])")
+		return "", errors.New("duck: lake directory path contains a glob character (* ? [ ])")
 	}
 	abs, err := filepath.Abs(lakeDir) // as allowed_directories holds it
 	if err != nil {
-		return fmt.Errorf("duck: lake directory: %w", err)
+		return "", fmt.Errorf("duck: lake directory: %w", err)
 	}
-	src := LakeGlob(abs)
-	var n int64
+	var src string
+	hasRuns := false
 	m, err := lake.ReadManifest(abs)
 	switch {
 	case err == nil && m.Generation > 0:
+		hasRuns = len(m.Runs) > 0
 		paths := make([]string, len(m.Files))
 		for i, f := range m.Files {
 			paths[i] = Literal(filepath.ToSlash(filepath.Join(abs, filepath.FromSlash(f.Path))))
 		}
-		src, n = "["+strings.Join(paths, ", ")+"]", int64(len(paths))
+		if len(paths) > 0 {
+			src = "[" + strings.Join(paths, ",\n  ") + "]"
+		}
 	case err != nil && !errors.Is(err, lake.ErrNoManifest):
-		return fmt.Errorf("duck: %w", err)
+		return "", fmt.Errorf("duck: %w", err)
 	default:
-		if err := db.QueryRowContext(ctx, "SELECT count(*) FROM glob("+src+")").Scan(&n); err != nil {
-			return fmt.Errorf("duck: list lake files: %w", err)
+		if files, _ := filepath.Glob(filepath.Join(abs, "source=*", "start_year=*", "*.parquet")); len(files) > 0 {
+			src = LakeGlob(abs)
 		}
 	}
-	var q string
-	if n == 0 {
+	var b strings.Builder
+	b.WriteString("-- The views of the gallra lake at " + filepath.ToSlash(abs) + ".\n")
+	b.WriteString("-- In the duckdb CLI: .read " + filepath.ToSlash(filepath.Join(abs, lake.MetaDir, "views.sql")) + "\n")
+	if src == "" {
 		cols := make([]string, len(lakeSchema))
 		for i, c := range lakeSchema {
 			cols[i] = "CAST(NULL AS " + c[1] + ") AS " + c[0]
 		}
-		q = "CREATE OR REPLACE VIEW lake AS SELECT " + strings.Join(cols, ", ") + " WHERE false"
+		b.WriteString("CREATE OR REPLACE VIEW lake AS SELECT " + strings.Join(cols, ", ") + " WHERE false;\n")
 	} else {
-		q = "CREATE OR REPLACE VIEW lake AS SELECT * FROM read_parquet(" + src +
-			", hive_partitioning = true, union_by_name = true" +
-			", hive_types = {'source': VARCHAR, 'start_year': INTEGER})"
+		b.WriteString("CREATE OR REPLACE VIEW lake AS SELECT * FROM read_parquet(" + src +
+			",\n  hive_partitioning = true, union_by_name = true, hive_types = {'source': VARCHAR, 'start_year': INTEGER});\n")
 	}
-	if _, err := db.ExecContext(ctx, q); err != nil {
-		return fmt.Errorf("duck: create lake view: %w", err)
+	b.WriteString(`CREATE OR REPLACE VIEW participations AS
+SELECT pseudonym AS person, id_kind, source, measure, period_start, period_end,
+       period_end IS NULL AS ongoing, sex, age_band, municipality, key_id, record_key, run_id
+FROM lake;
+`)
+	runs := filepath.Join(abs, lake.MetaDir, "runs")
+	if onDisk {
+		files, _ := filepath.Glob(filepath.Join(runs, "*.json"))
+		hasRuns = len(files) > 0
 	}
-	return nil
+	if hasRuns {
+		b.WriteString("CREATE OR REPLACE VIEW runs AS\nSELECT run_id, started, finished, outcome, exit_code, lake_generation,\n" +
+			"       totals.rows_read AS rows_read, totals.rows_accepted AS rows_accepted, key_id\n" +
+			"FROM read_json(" + Literal(filepath.ToSlash(filepath.Join(runs, "*.json"))) + ", union_by_name = true)\nORDER BY started;\n")
+	} else {
+		b.WriteString("CREATE OR REPLACE VIEW runs AS SELECT NULL::VARCHAR AS run_id, NULL::TIMESTAMP AS started, NULL::TIMESTAMP AS finished,\n" +
+			"  NULL::VARCHAR AS outcome, NULL::INTEGER AS exit_code, NULL::BIGINT AS lake_generation, NULL::BIGINT AS rows_read,\n" +
+			"  NULL::BIGINT AS rows_accepted, NULL::VARCHAR AS key_id WHERE false;\n")
+	}
+	return b.String(), nil
 }

@@ -472,3 +472,37 @@ func atoi(t *testing.T, s string) int {
 	}
 	return n
 }
+
+// TestViewsSQLForTheDuckDBCLI runs the views file that a run leaves in
+// _gallra/views.sql, as an analyst's `.read` in the duckdb CLI would, in a
+// DuckDB session that knows nothing of gallra.
+func TestViewsSQLForTheDuckDBCLI(t *testing.T) {
+	f := runFixture(t, 1500, 3)
+	b, err := os.ReadFile(filepath.Join(f.job.Lake, "_gallra", "views.sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	db, err := duck.Open(ctx, duck.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, string(b)); err != nil {
+		t.Fatalf("views.sql: %v", err)
+	}
+	_, rows, err := duck.Query(ctx, db, `SELECT (SELECT count(*) FROM participations), (SELECT count(DISTINCT person) FROM participations),
+		(SELECT count(*) FROM lake), (SELECT string_agg(run_id || ':' || outcome, ',') FROM runs)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := rows[0][0], strconv.Itoa(f.rep.Totals.Accepted); got != want || rows[0][2] != want {
+		t.Errorf("participations %s, lake %s, want %s", got, rows[0][2], want)
+	}
+	if rows[0][1] == "0" {
+		t.Error("no persons in the participations view")
+	}
+	if want := f.rep.RunID + ":" + f.rep.Outcome; rows[0][3] != want {
+		t.Errorf("runs view: %q, want %q", rows[0][3], want)
+	}
+}

@@ -29,8 +29,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gallra/gallra/pipeline/atomicfile"
 	"github.com/gallra/gallra/pipeline/config"
 	"github.com/gallra/gallra/pipeline/crashpoint"
+	"github.com/gallra/gallra/pipeline/duck"
 	"github.com/gallra/gallra/pipeline/lake"
 	"github.com/gallra/gallra/pipeline/merge"
 	"github.com/gallra/gallra/pipeline/quarantine"
@@ -241,6 +243,7 @@ func (r *run) execute(ctx context.Context, key pseudonym.Key) (err error) {
 		}
 		r.base = next
 		r.rep.Generation = next.Generation
+		r.writeViews()
 	}
 	r.rep.Partitions = res.Stats
 	for _, f := range staged {
@@ -296,6 +299,19 @@ func (r *run) writeRunLog(err error) {
 	r.rep.Conclude()
 	if err := r.rep.WriteJSON(filepath.Join(dir, r.rep.RunID+".json")); err != nil {
 		r.log.Error("run log", "error", err.Error())
+	}
+}
+
+// writeViews writes <lake>/_gallra/views.sql, the lake's views for the duckdb
+// CLI (`.read` it), naming exactly the files of the generation just
+// committed. A failure is logged, not fatal: the lake is committed.
+func (r *run) writeViews() {
+	q, err := duck.ViewsSQL(r.job.Lake)
+	if err == nil {
+		err = atomicfile.WriteFile(filepath.Join(r.job.Lake, lake.MetaDir, "views.sql"), []byte(q), 0o640)
+	}
+	if err != nil {
+		r.log.Error("writing views.sql", "error", err.Error())
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/gallra/gallra/pipeline/atomicfile"
 	"github.com/gallra/gallra/pipeline/crashpoint"
 )
 
@@ -183,7 +184,7 @@ func writeManifest(lakeDir string, m *Manifest) error {
 	if err := os.Rename(tmp.Name(), filepath.Join(dir, ManifestFile)); err != nil {
 		return fmt.Errorf("lake: switch manifest: %w", err)
 	}
-	return syncDir(dir)
+	return atomicfile.SyncDir(dir)
 }
 
 // dataFiles lists the Parquet data files under the lake's partition

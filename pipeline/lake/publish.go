@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/gallra/gallra/pipeline/atomicfile"
 	"github.com/gallra/gallra/pipeline/crashpoint"
 )
 
@@ -98,7 +99,7 @@ func apply(lakeDir string, m *Manifest) error {
 	}
 	for d := range dirs {
 		removeEmptyPartition(lakeDir, d)
-		if err := syncDir(filepath.Dir(d)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := atomicfile.SyncDir(filepath.Dir(d)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
 	}

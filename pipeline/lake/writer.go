@@ -15,6 +15,8 @@ import (
 	"strconv"
 
 	"github.com/parquet-go/parquet-go"
+
+	"github.com/gallra/gallra/pipeline/atomicfile"
 )
 
 // StagingDir is the directory under the lake root where writers stage their
@@ -596,7 +598,7 @@ func moveIntoLake(root, from, to string) error {
 	}
 	dirs[filepath.Dir(dst)] = true
 	for _, d := range slices.Sorted(maps.Keys(dirs)) {
-		if err := syncDir(d); err != nil {
+		if err := atomicfile.SyncDir(d); err != nil {
 			return err
 		}
 	}
@@ -619,21 +621,6 @@ func mkdirs(root, dir string, changed map[string]bool) error {
 		return fmt.Errorf("lake: create partition directory: %w", err)
 	}
 	changed[parent] = true
-	return nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("lake: fsync directory: %w", err)
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("lake: fsync directory %s: %w", dir, err)
-	}
 	return nil
 }
 
