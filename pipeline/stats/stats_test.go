@@ -2,103 +2,18 @@ package stats_test
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/csv"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/gallra/gallra/pipeline/config"
-	"github.com/gallra/gallra/pipeline/duck"
-	"github.com/gallra/gallra/pipeline/ingest"
-	"github.com/gallra/gallra/pipeline/keyfile"
 	"github.com/gallra/gallra/pipeline/stats"
-	"github.com/gallra/gallra/schemas"
+	"github.com/gallra/gallra/pipeline/testlake"
 )
-
-// The hand-checkable lake: four persons (Skatteverket test numbers) and one
-// school reserve number kept unlinked. P1 appears in 10- and 12-digit form.
-//
-//	P1  Praktik        2023-03-01 – 2023-06-30   (850301-2380)
-//	P1  Arbetsträning  2023-07-15 – 2024-02-29   (198503012380; ends on a leap day)
-//	P1  Praktik        2025-01-10 – ongoing      (19850301-2380)
-//	P2  Arbetsträning  2024-01-01 – 2024-01-01   (a one-day measure)
-//	P2  Praktik        2024-12-31 – 2025-03-31
-//	P3  Praktik        2023-11-01 – ongoing
-//	P4  Kartläggning   2024-02-15 – 2024-03-14
-//	P4  Kartläggning   2024-06-01 – 2024-06-30   (twice in one year: one person)
-//	U   Praktik        2024-05-01 – 2024-05-31   (reserve number, unlinked)
-var rows = [][4]string{
-	{"850301-2380", "Praktik", "2023-03-01", "2023-06-30"},
-	{"198503012380", "Arbetsträning", "2023-07-15", "2024-02-29"},
-	{"19850301-2380", "Praktik", "2025-01-10", ""},
-	{"19880101-2389", "Arbetsträning", "2024-01-01", "2024-01-01"},
-	{"880101-2389", "Praktik", "2024-12-31", "2025-03-31"},
-	{"19880101-2397", "Praktik", "2023-11-01", ""},
-	{"19880102-2388", "Kartläggning", "2024-02-15", "2024-03-14"},
-	{"880102-2388", "Kartläggning", "2024-06-01", "2024-06-30"},
-	{"20120304-TF12", "Praktik", "2024-05-01", "2024-05-31"},
-}
 
 func lakeDB(t *testing.T) *duckDB {
 	t.Helper()
-	dir := t.TempDir()
-	s, err := schemas.Lookup("amea")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(filepath.Join(dir, "inbox", "amea"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Create(filepath.Join(dir, "inbox", "amea", "x.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := csv.NewWriter(f)
-	w.Comma = ';'
-	var header []string
-	for _, c := range s.Columns {
-		header = append(header, c.Name)
-	}
-	_ = w.Write(header)
-	for _, r := range rows {
-		var rec []string
-		for _, c := range s.Columns {
-			v := map[string]string{"identifier": r[0], "measure": r[1], "period_start": r[2], "period_end": r[3]}[c.Holds]
-			rec = append(rec, v)
-		}
-		_ = w.Write(rec)
-	}
-	w.Flush()
-	f.Close()
-	cfg := filepath.Join(dir, "gallra.toml")
-	if err := os.WriteFile(cfg, []byte("reference_date = \"2026-11-23\"\nsettle = \"0s\"\n[[source]]\nname = \"amea\"\nreserve = \"unlinked\"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	job, err := config.Load(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := keyfile.Generate(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep, err := ingest.Run(context.Background(), job, k, ingest.Options{})
-	if err != nil || rep.Totals.Accepted != len(rows) {
-		t.Fatalf("ingest: %v, accepted %d of %d", err, rep.Totals.Accepted, len(rows))
-	}
-	db, err := duck.Open(context.Background(), duck.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := duck.LakeView(context.Background(), db, job.Lake); err != nil {
-		t.Fatal(err)
-	}
-	return &duckDB{t: t, db: db}
+	return &duckDB{t: t, db: testlake.Build(t, testlake.HandChecked, "").DB}
 }
 
 type duckDB struct {
