@@ -263,3 +263,54 @@ func TestReadErrors(t *testing.T) {
 		t.Errorf("valid minimal file: %v", err)
 	}
 }
+
+// TestLongLists writes a dimension whose VALUES and CODES need many lines,
+// control characters in texts, and a long note, and reads them back.
+func TestLongLists(t *testing.T) {
+	var cats []table.Category
+	for i := range 120 {
+		cats = append(cats, table.Category{Code: strconv.Itoa(2000 + i), Label: "Kommun nummer " + strconv.Itoa(i) + " i Norrbottens län"})
+	}
+	tab := table.New(table.Dimension{Code: "kommun", Label: "Kommun", Categories: cats},
+		table.Dimension{Code: "sex", Label: "Kön", Categories: []table.Category{{Code: "K", Label: "Kvinnor"}, {Code: "M", Label: "Män"}}})
+	base := exporttest.Table()
+	tab.ID, tab.Title, tab.Unit, tab.Source, tab.Contact, tab.RefPeriod, tab.Updated, tab.Method =
+		"K1", "Kommuner\tefter\r\nkön", base.Unit, base.Source, base.Contact, base.RefPeriod, base.Updated, base.Method
+	tab.Language = "sv-SE"
+	tab.Notes = []string{strings.Repeat("En mycket lång fotnot om åtgärderna. ", 30)}
+	for i := range tab.Values {
+		tab.Values[i] = float64(i)
+	}
+	for _, enc := range []string{Latin1, UTF8} {
+		b := write(t, tab, PXOptions{Encoding: enc})
+		text := string(b)
+		if enc == Latin1 {
+			text, _ = charmap.ISO8859_1.NewDecoder().String(text)
+		}
+		head, _, _ := strings.Cut(text, "DATA=")
+		for i, l := range strings.Split(head, "\r\n") {
+			if len(l) > MaxLine {
+				t.Errorf("%s: line %d has %d bytes", enc, i+1, len(l))
+			}
+		}
+		if !strings.Contains(head, "LANGUAGE=\"sv\";\r\n") || !strings.Contains(head, "TITLE=\"Kommuner efter kön\";\r\n") {
+			t.Errorf("%s: LANGUAGE or TITLE wrong", enc)
+		}
+		if strings.Count(head, "\r\n") < 40 {
+			t.Errorf("%s: only %d lines before DATA: lists not broken", enc, strings.Count(head, "\r\n"))
+		}
+		got, err := ReadPX(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := *tab
+		want.Dims = []table.Dimension{tab.Dims[0], tab.Dims[1]}
+		want.Dims[0].Code, want.Dims[1].Code = "Kommun", "Kön"
+		if d := exporttest.Compare(got, &want, true); len(d) > 0 {
+			t.Errorf("%s: read back differs:\n%s", enc, strings.Join(d, "\n"))
+		}
+		if len(got.Notes) != 2 || got.Notes[0] != tab.Notes[0] {
+			t.Errorf("%s: long note not read back whole", enc)
+		}
+	}
+}

@@ -25,8 +25,8 @@
 // dimension gets TIMEVAL when its codes are in one of the specification's
 // time formats (CCYY, CCYYHn, CCYYQn, CCYYMmm, CCYYWww).
 //
-// Texts may not contain a quotation mark, so " is written as '; line breaks
-// and tabs become spaces. No line is longer than 256 bytes: a long text is
+// Texts may not contain a quotation mark, so " is written as '; line breaks,
+// tabs and other control characters become spaces. No line is longer than 256 bytes: a long text is
 // cut into several quoted strings on consecutive lines, which readers join,
 // and a list is broken after a comma. Table-level footnotes are one NOTE
 // whose notes are separated by "#", PC-Axis's line break in notes; the
@@ -152,7 +152,7 @@ func WritePX(w io.Writer, t *table.Table, opt PXOptions) error {
 	if len(contents) > MaxLine-len(`CONTENTS="";`) {
 		return fmt.Errorf("px: table %s: CONTENTS longer than a line", t.ID)
 	}
-	lang := t.Language
+	lang, _, _ := strings.Cut(t.Language, "-") // LANGUAGE has 2 characters: "sv-SE" is "sv"
 	if lang == "" {
 		lang = "sv"
 	}
@@ -162,6 +162,9 @@ func WritePX(w io.Writer, t *table.Table, opt PXOptions) error {
 	seen := map[string]bool{}
 	for i, d := range t.Dims {
 		names[i] = pw.text("STUB/HEADING", export.DimLabel(d))
+		if len(names[i]) > MaxLine/2 {
+			return fmt.Errorf("px: table %s: dimension %q: variable name longer than %d bytes", t.ID, d.Code, MaxLine/2)
+		}
 		if seen[names[i]] {
 			return fmt.Errorf("px: table %s: two dimensions have the variable name of dimension %q", t.ID, d.Code)
 		}
@@ -295,7 +298,13 @@ var latin1Subst = strings.NewReplacer("–", "-", "—", "-", "‘", "'", "’",
 // and (for ISO-8859-1) only characters the code page has. The first text
 // that cannot be written sets pw.err, naming the keyword but not the text.
 func (pw *writer) text(kw, s string) string {
-	s = strings.NewReplacer(`"`, "'", "\r\n", " ", "\n", " ", "\r", " ", "\t", " ").Replace(s)
+	s = strings.NewReplacer(`"`, "'", "\r\n", " ").Replace(s)
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || (r >= 0x7f && r <= 0x9f) {
+			return ' ' // line breaks, tabs and other control characters
+		}
+		return r
+	}, s)
 	if pw.latin1 {
 		s = latin1Subst.Replace(s)
 		for _, r := range s {
