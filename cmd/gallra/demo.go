@@ -17,8 +17,10 @@ import (
 	"github.com/gallra/gallra/pipeline/duck"
 	"github.com/gallra/gallra/pipeline/ingest"
 	"github.com/gallra/gallra/pipeline/keyfile"
+	"github.com/gallra/gallra/pipeline/publication"
 	"github.com/gallra/gallra/pipeline/report"
 	"github.com/gallra/gallra/pipeline/synth"
+	"github.com/gallra/gallra/pipeline/tables"
 	"github.com/gallra/gallra/pipeline/verify"
 )
 
@@ -133,7 +135,15 @@ func runDemo(ctx context.Context, w io.Writer, dir string, opt synth.Options, pr
 		duck.PrintTable(w, cols, rows)
 	}
 
-	findings, stats, err := scan(verify.SecretForms(k.Secret()), job.Lake, job.Reports)
+	to := opt.Reference.Year() - 1
+	files, err := exportTable(ctx, job.Lake, k, tables.Spec{By: []string{"measure", "year"}, FromYear: to - 9, ToYear: to},
+		publication.Options{}, filepath.Join(dir, "exports"), "gallra demo, syntetiska data", "gallra demo")
+	if err != nil {
+		return fmt.Errorf("demo export: %w", err)
+	}
+	fmt.Fprintf(w, "\nParticipants per measure and year %d–%d, protected with the cell key method:\n", to-9, to)
+	printFiles(w, files)
+	findings, stats, err := scan(verify.SecretForms(k.Secret()), job.Lake, job.Reports, filepath.Join(dir, "exports"))
 	if err != nil {
 		return err
 	}
