@@ -14,13 +14,13 @@
 package xlsx
 
 import (
+	"bytes"
 	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/xuri/excelize/v2"
 
+	"github.com/gallra/gallra/pipeline/atomicfile"
 	"github.com/gallra/gallra/pipeline/export"
 	"github.com/gallra/gallra/pipeline/export/tidy"
 	"github.com/gallra/gallra/transforms/table"
@@ -86,24 +86,12 @@ func WriteXLSX(path string, t *table.Table) error {
 		return fmt.Errorf("xlsx: %w", err)
 	}
 
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".xlsx-*")
-	if err != nil {
-		return fmt.Errorf("xlsx: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := f.WriteTo(tmp); err != nil {
-		tmp.Close()
+	var buf bytes.Buffer
+	if _, err := f.WriteTo(&buf); err != nil {
 		return fmt.Errorf("xlsx: write %s: %w", path, err)
 	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
+	if err := atomicfile.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("xlsx: write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("xlsx: write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("xlsx: %w", err)
 	}
 	return nil
 }
