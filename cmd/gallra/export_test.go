@@ -29,6 +29,12 @@ func TestDemoAndExport(t *testing.T) {
 		t.Errorf("demo did not verify its outputs:\n%s", out)
 	}
 
+	out, code, err = run(t, "", "stats", "--config", filepath.Join(dir, "gallra.toml"), "--from", "2024", "--to", "2025", "participants", "cohorts")
+	if err != nil || code != 0 || !strings.Contains(out, "Deltagare och deltaganden per åtgärd och år (participants), 2024–2025") ||
+		!strings.Contains(out, "cohort_size") {
+		t.Fatalf("stats: exit %d, %v\n%s", code, err, out)
+	}
+
 	exp := filepath.Join(t.TempDir(), "exp")
 	out, code, err = run(t, "", "export", "--config", filepath.Join(dir, "gallra.toml"), "--by", "measure,year",
 		"--from", "2020", "--to", "2025", "--method", "suppress", "--out", exp)

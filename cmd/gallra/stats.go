@@ -1,0 +1,91 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/gallra/gallra/pipeline/config"
+	"github.com/gallra/gallra/pipeline/duck"
+	"github.com/gallra/gallra/pipeline/stats"
+)
+
+func statsCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "stats",
+		Usage:     "run the standard statistics over the lake (all of them, or those named)",
+		ArgsUsage: "[NAME ...]",
+		Description: `Runs the standard statistics suite (pipeline/stats/sql/*.sql, each documented in its
+header) over the lake for a span of years and prints each as a table. These are the
+analyst's unprotected numbers, for use inside the organisation: what leaves it goes
+through gallra export, with disclosure control.
+
+Statistics: participants, new_entrants, stock_month_end, durations, reentry,
+transitions (--within-days), cohorts.
+
+Example:
+  gallra stats --config gallra.toml --from 2017 --to 2026 participants reentry`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "lake", Usage: "lake folder"},
+			&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "take the lake folder from a job file"},
+			&cli.IntFlag{Name: "from", Usage: "first year (default: ten years before --to)"},
+			&cli.IntFlag{Name: "to", Usage: "last year (default: this year)"},
+			&cli.IntFlag{Name: "within-days", Value: 30, Usage: "transitions: days between an end and the next start"},
+		},
+		Action: func(c *cli.Context) error {
+			lakeDir := c.String("lake")
+			if p := c.String("config"); p != "" {
+				job, err := config.Load(p)
+				if err != nil {
+					return usageError("%v", err)
+				}
+				lakeDir = job.Lake
+			}
+			if lakeDir == "" {
+				return usageError("name --lake or --config")
+			}
+			span := stats.Span{ToYear: c.Int("to"), FromYear: c.Int("from"), WithinDays: c.Int("within-days")}
+			if span.ToYear == 0 {
+				span.ToYear = time.Now().UTC().Year()
+			}
+			if span.FromYear == 0 {
+				span.FromYear = span.ToYear - 9
+			}
+			var qs []stats.Query
+			if c.NArg() == 0 {
+				all, err := stats.Suite()
+				if err != nil {
+					return err
+				}
+				qs = all
+			}
+			for _, name := range c.Args().Slice() {
+				q, err := stats.Lookup(name)
+				if err != nil {
+					return usageError("%v", err)
+				}
+				qs = append(qs, q)
+			}
+			db, err := duck.Open(c.Context, duck.Options{ReadOnlyLake: true, LakeDir: lakeDir})
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			if err := duck.LakeView(c.Context, db, lakeDir); err != nil {
+				return err
+			}
+			for _, q := range qs {
+				cols, rows, err := stats.Run(c.Context, db, q, span)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(c.App.Writer, "\n%s (%s), %d–%d\n", q.Title, q.Name, span.FromYear, span.ToYear)
+				if err := duck.PrintTable(c.App.Writer, cols, rows); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+}
