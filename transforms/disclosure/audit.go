@@ -104,7 +104,7 @@ func Audit(t *table.Table, p SuppressParams) (*AuditReport, error) {
 		return nil, fmt.Errorf("disclosure: %w", err)
 	}
 	s := newStructure(t)
-	return s.audit(t, p, false)
+	return s.audit(t, p, nil)
 }
 
 // structure holds the additivity equations of a table: its lines.
@@ -144,9 +144,9 @@ func newStructure(t *table.Table) *structure {
 	return s
 }
 
-// audit computes the intervals; with onlySensitive it skips the linear
-// programs of suppressed cells that are not sensitive.
-func (s *structure) audit(t *table.Table, p SuppressParams, onlySensitive bool) (*AuditReport, error) {
+// audit computes the intervals; if only is not nil, it solves the linear
+// programs only for the suppressed cells in only.
+func (s *structure) audit(t *table.Table, p SuppressParams, only map[int]bool) (*AuditReport, error) {
 	for i, v := range t.Values {
 		if !(v >= 0) || math.IsInf(v, 0) {
 			return nil, fmt.Errorf("disclosure: table %s: cell %d is not a non-negative count", t.ID, i)
@@ -205,7 +205,7 @@ func (s *structure) audit(t *table.Table, p SuppressParams, onlySensitive bool) 
 			continue
 		case !iv.Suppressed:
 			iv.Lo, iv.Hi = v, v
-		case onlySensitive && !iv.Sensitive:
+		case only != nil && !only[i]:
 			continue
 		default:
 			if iv.Lo, iv.Hi, err = sys.bounds(varOf[i]); err != nil {
@@ -220,13 +220,18 @@ func (s *structure) audit(t *table.Table, p SuppressParams, onlySensitive bool) 
 	return rep, nil
 }
 
-// system is A x = b, x ≥ 0, with A of full row rank over the columns in cols
-// (the variables that occur in some equation).
+// system is A x = b, x ≥ 0, in reduced row echelon form with full row
+// rank, split into independent components (sets of variables linked by
+// equations), each solved as its own smaller linear program.
 type system struct {
-	a    *mat.Dense
-	b    []float64
-	col  []int // variable → column of a, or −1 if the variable is free of equations
-	ncol int
+	comp  []int // variable → component, or −1 if the variable is in no equation
+	col   []int // variable → column within its component
+	comps []component
+}
+
+type component struct {
+	a *mat.Dense
+	b []float64
 }
 
 // reduce brings the equations to reduced row echelon form, drops the
@@ -277,52 +282,96 @@ func reduce(rows [][]float64, rhs []float64, nvar int) (*system, error) {
 			return nil, errors.New("published cells contradict the additivity equations")
 		}
 	}
-	s := &system{col: make([]int, nvar)}
+	// Components: union of the variables of each remaining row.
+	parent := make([]int, nvar)
+	for v := range parent {
+		parent[v] = v
+	}
+	var find func(int) int
+	find = func(v int) int {
+		for parent[v] != v {
+			parent[v] = parent[parent[v]]
+			v = parent[v]
+		}
+		return v
+	}
+	used := make([]bool, nvar)
+	for i := 0; i < r; i++ {
+		first := -1
+		for v := range nvar {
+			if rows[i][v] == 0 {
+				continue
+			}
+			used[v] = true
+			if first < 0 {
+				first = v
+			} else {
+				parent[find(v)] = find(first)
+			}
+		}
+	}
+	s := &system{comp: make([]int, nvar), col: make([]int, nvar)}
+	compOf := map[int]int{} // root → component
+	var ncols []int
 	for v := range nvar {
-		s.col[v] = -1
-		for i := 0; i < r; i++ {
+		s.comp[v] = -1
+		if !used[v] {
+			continue
+		}
+		c, ok := compOf[find(v)]
+		if !ok {
+			c = len(ncols)
+			compOf[find(v)] = c
+			ncols = append(ncols, 0)
+		}
+		s.comp[v], s.col[v] = c, ncols[c]
+		ncols[c]++
+	}
+	rowsOf := make([][]int, len(ncols))
+	for i := 0; i < r; i++ {
+		for v := range nvar {
 			if rows[i][v] != 0 {
-				s.col[v] = s.ncol
-				s.ncol++
+				rowsOf[s.comp[v]] = append(rowsOf[s.comp[v]], i)
 				break
 			}
 		}
 	}
-	if r == 0 {
-		return s, nil
-	}
-	s.a = mat.NewDense(r, s.ncol, nil)
-	for i := 0; i < r; i++ {
-		for v := range nvar {
-			if c := s.col[v]; c >= 0 {
-				s.a.Set(i, c, rows[i][v])
+	for c, rs := range rowsOf {
+		k := component{a: mat.NewDense(len(rs), ncols[c], nil), b: make([]float64, len(rs))}
+		for ri, i := range rs {
+			k.b[ri] = rhs[i]
+			for v := range nvar {
+				if rows[i][v] != 0 {
+					k.a.Set(ri, s.col[v], rows[i][v])
+				}
 			}
 		}
+		s.comps = append(s.comps, k)
 	}
-	s.b = rhs[:r]
 	return s, nil
 }
 
 // bounds returns the least and greatest value of variable v over the
 // feasible set.
 func (s *system) bounds(v int) (lo, hi float64, err error) {
-	c := s.col[v]
-	if c < 0 { // in no equation: anything non-negative
+	if s.comp[v] < 0 { // in no equation: anything non-negative
 		return 0, math.Inf(1), nil
 	}
-	if r, _ := s.a.Dims(); r == s.ncol {
+	k, c := s.comps[s.comp[v]], s.col[v]
+	r, n := k.a.Dims()
+	if r == n {
 		// Square and in reduced row echelon form: A is the identity and the
-		// published cells determine every suppressed one.
-		return s.b[c], s.b[c], nil
+		// published cells determine every variable of the component.
+		return k.b[c], k.b[c], nil
 	}
-	obj := make([]float64, s.ncol)
+	obj := make([]float64, n)
 	obj[c] = 1
-	lo, _, err = lp.Simplex(obj, s.a, s.b, 1e-10, nil)
+	lo, _, err = lp.Simplex(obj, k.a, k.b, 1e-10, nil)
 	if err != nil {
 		return 0, 0, fmt.Errorf("minimising: %w", err)
 	}
 	obj[c] = -1
-	neg, _, err := lp.Simplex(obj, s.a, s.b, 1e-10, nil)
+	neg, _, err := lp.Simplex(obj, k.a, k.b, 1e-10, nil)
 	switch {
 	case errors.Is(err, lp.ErrUnbounded):
 		hi = math.Inf(1)

@@ -60,6 +60,10 @@ func Suppress(t *table.Table, p SuppressParams) (*SuppressReport, error) {
 		t.Status[c] = table.StatusSuppressed
 		rep.Secondary = append(rep.Secondary, c)
 	}
+	// Suppressing more cells only widens intervals, so a sensitive cell
+	// that passed once stays protected: each pass audits only the cells
+	// that failed the pass before.
+	var pending map[int]bool
 	for {
 		// 1. closure.
 		for changed := true; changed; {
@@ -75,12 +79,24 @@ func Suppress(t *table.Table, p SuppressParams) (*SuppressReport, error) {
 			}
 		}
 		// 2. audit.
-		a, err := s.audit(t, p, true)
+		if pending == nil {
+			pending = map[int]bool{}
+			for i, v := range t.Values {
+				if p.sensitive(v) {
+					pending[i] = true
+				}
+			}
+		}
+		a, err := s.audit(t, p, pending)
 		if err != nil {
 			return nil, err
 		}
 		if a.Passed() {
 			break
+		}
+		pending = map[int]bool{}
+		for _, iv := range a.Failed {
+			pending[iv.Cell] = true
 		}
 		touched := map[int]bool{} // cells suppressed in this pass
 		for _, iv := range a.Failed {
@@ -107,7 +123,7 @@ func Suppress(t *table.Table, p SuppressParams) (*SuppressReport, error) {
 			touched[c] = true
 		}
 	}
-	final, err := s.audit(t, p, false)
+	final, err := s.audit(t, p, nil)
 	if err != nil {
 		return nil, err
 	}
