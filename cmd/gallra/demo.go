@@ -141,8 +141,13 @@ func runDemo(ctx context.Context, w io.Writer, dir string, opt synth.Options, pr
 	if err != nil {
 		return fmt.Errorf("demo export: %w", err)
 	}
-	fmt.Fprintf(w, "\nParticipants per measure and year %d–%d, protected with the cell key method:\n", to-9, to)
-	printFiles(w, files)
+	html := filepath.Join(dir, "exports", "statistik.html")
+	if err := writeReport(ctx, job.Lake, k, to-9, to, publication.Options{}, html,
+		"Deltagare i arbetsmarknadsåtgärder (gallra demo)", "gallra demo, syntetiska data", "gallra demo"); err != nil {
+		return fmt.Errorf("demo report: %w", err)
+	}
+	fmt.Fprintf(w, "\nParticipants per measure and year %d–%d, protected with the cell key method, and the report:\n", to-9, to)
+	printFiles(w, append(files, html))
 	findings, stats, err := scan(verify.SecretForms(k.Secret()), job.Lake, job.Reports, filepath.Join(dir, "exports"))
 	if err != nil {
 		return err

@@ -15,6 +15,7 @@ import (
 	"github.com/gallra/gallra/pipeline/report"
 	"github.com/gallra/gallra/pipeline/tables"
 	"github.com/gallra/gallra/transforms/pseudonym"
+	"github.com/gallra/gallra/transforms/table"
 )
 
 func exportCommand() *cli.Command {
@@ -94,6 +95,15 @@ Example:
 
 // exportTable builds, protects and writes one participants table.
 func exportTable(ctx context.Context, lakeDir string, key pseudonym.Key, spec tables.Spec, opt publication.Options, out, source, contact string) ([]string, error) {
+	ts, err := protectedTables(ctx, lakeDir, key, []tables.Spec{spec}, opt, source, contact)
+	if err != nil {
+		return nil, err
+	}
+	return publication.Write(out, ts[0])
+}
+
+// protectedTables builds participants tables from the lake and protects each.
+func protectedTables(ctx context.Context, lakeDir string, key pseudonym.Key, specs []tables.Spec, opt publication.Options, source, contact string) ([]*table.Table, error) {
 	db, err := duck.Open(ctx, duck.Options{ReadOnlyLake: true, LakeDir: lakeDir})
 	if err != nil {
 		return nil, err
@@ -102,15 +112,19 @@ func exportTable(ctx context.Context, lakeDir string, key pseudonym.Key, spec ta
 	if err := duck.LakeView(ctx, db, lakeDir); err != nil {
 		return nil, err
 	}
-	t, keys, err := tables.Participants(ctx, db, key, spec)
-	if err != nil {
-		return nil, err
+	var out []*table.Table
+	for _, spec := range specs {
+		t, keys, err := tables.Participants(ctx, db, key, spec)
+		if err != nil {
+			return nil, err
+		}
+		t.Source, t.Contact, t.Updated = source, contact, time.Now().UTC()
+		if err := publication.Protect(t, keys, opt); err != nil {
+			return nil, err
+		}
+		out = append(out, t)
 	}
-	t.Source, t.Contact, t.Updated = source, contact, time.Now().UTC()
-	if err := publication.Protect(t, keys, opt); err != nil {
-		return nil, err
-	}
-	return publication.Write(out, t)
+	return out, nil
 }
 
 func printFiles(w io.Writer, files []string) {
