@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/gallra/gallra/transforms/table"
 	"gonum.org/v1/gonum/mat"
@@ -232,6 +233,11 @@ type system struct {
 type component struct {
 	a *mat.Dense
 	b []float64
+	// basis is a feasible basis found by the first linear program of the
+	// component; later ones start from it instead of solving phase one
+	// again (which dominates the cost).
+	basis   []int
+	noBasis bool
 }
 
 // reduce brings the equations to reduced row echelon form, drops the
@@ -242,6 +248,7 @@ func reduce(rows [][]float64, rhs []float64, nvar int) (*system, error) {
 	const eps = 1e-9
 	m := len(rows)
 	r := 0
+	var pivotCol []int // pivot column of each row of the echelon form
 	for c := 0; c < nvar && r < m; c++ {
 		piv := r
 		for i := r + 1; i < m; i++ {
@@ -275,6 +282,7 @@ func reduce(rows [][]float64, rhs []float64, nvar int) (*system, error) {
 				rhs[i] = 0
 			}
 		}
+		pivotCol = append(pivotCol, c)
 		r++
 	}
 	for i := r; i < m; i++ {
@@ -338,13 +346,21 @@ func reduce(rows [][]float64, rhs []float64, nvar int) (*system, error) {
 	}
 	for c, rs := range rowsOf {
 		k := component{a: mat.NewDense(len(rs), ncols[c], nil), b: make([]float64, len(rs))}
+		// The pivot columns are the identity: if b ≥ 0 they are a
+		// feasible basis and phase one is not needed.
+		basis, feasible := make([]int, len(rs)), true
 		for ri, i := range rs {
+			basis[ri] = s.col[pivotCol[i]]
+			feasible = feasible && rhs[i] >= 0
 			k.b[ri] = rhs[i]
 			for v := range nvar {
 				if rows[i][v] != 0 {
 					k.a.Set(ri, s.col[v], rows[i][v])
 				}
 			}
+		}
+		if feasible {
+			k.basis = basis
 		}
 		s.comps = append(s.comps, k)
 	}
@@ -366,12 +382,12 @@ func (s *system) bounds(v int) (lo, hi float64, err error) {
 	}
 	obj := make([]float64, n)
 	obj[c] = 1
-	lo, _, err = lp.Simplex(obj, k.a, k.b, 1e-10, nil)
+	lo, err = k.simplex(obj)
 	if err != nil {
 		return 0, 0, fmt.Errorf("minimising: %w", err)
 	}
 	obj[c] = -1
-	neg, _, err := lp.Simplex(obj, k.a, k.b, 1e-10, nil)
+	neg, err := k.simplex(obj)
 	switch {
 	case errors.Is(err, lp.ErrUnbounded):
 		hi = math.Inf(1)
@@ -381,4 +397,91 @@ func (s *system) bounds(v int) (lo, hi float64, err error) {
 		hi = -neg
 	}
 	return math.Max(lo, 0), hi, nil
+}
+
+// simplex minimises obj·x over the component, starting from the cached
+// feasible basis when there is one.
+func (k *component) simplex(obj []float64) (float64, error) {
+	if k.basis != nil {
+		if f, err, ok := simplexFrom(obj, k.a, k.b, k.basis); ok {
+			return f, err
+		}
+		k.basis, k.noBasis = nil, true
+	}
+	f, x, err := lp.Simplex(obj, k.a, k.b, 1e-10, nil)
+	if err == nil && !k.noBasis {
+		k.basis = feasibleBasis(k.a, k.b, x)
+		k.noBasis = k.basis == nil
+	}
+	return f, err
+}
+
+// simplexFrom runs the simplex from basis; ok is false if gonum rejected
+// the basis (it panics on an infeasible or singular one).
+func simplexFrom(obj []float64, a *mat.Dense, b []float64, basis []int) (f float64, err error, ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	f, _, err = lp.Simplex(obj, a, b, 1e-10, basis)
+	return f, err, true
+}
+
+// feasibleBasis returns a basis (r independent columns of a) whose basic
+// solution is the vertex x, or nil: the columns where x is positive,
+// completed with other independent columns.
+func feasibleBasis(a *mat.Dense, b, x []float64) []int {
+	r, n := a.Dims()
+	var basis []int
+	var reduced [][]float64 // chosen columns, reduced against each other
+	var pivots []int
+	try := func(j int) {
+		v := mat.Col(nil, j, a)
+		for q, w := range reduced {
+			if f := v[pivots[q]] / w[pivots[q]]; f != 0 {
+				for i := range v {
+					v[i] -= f * w[i]
+				}
+			}
+		}
+		p := 0
+		for i := range v {
+			if math.Abs(v[i]) > math.Abs(v[p]) {
+				p = i
+			}
+		}
+		if math.Abs(v[p]) > 1e-9 {
+			basis = append(basis, j)
+			reduced = append(reduced, v)
+			pivots = append(pivots, p)
+		}
+	}
+	for j := 0; j < n && len(basis) < r; j++ {
+		if x[j] > 1e-9 {
+			try(j)
+		}
+	}
+	for j := 0; j < n && len(basis) < r; j++ {
+		if !(x[j] > 1e-9) {
+			try(j)
+		}
+	}
+	if len(basis) != r {
+		return nil
+	}
+	ab := mat.NewDense(r, r, nil)
+	for q, j := range basis {
+		ab.SetCol(q, mat.Col(nil, j, a))
+	}
+	var xb mat.VecDense
+	if err := xb.SolveVec(ab, mat.NewVecDense(r, slices.Clone(b))); err != nil {
+		return nil
+	}
+	for i := range r {
+		if xb.AtVec(i) < -1e-12 {
+			return nil
+		}
+	}
+	return basis
 }
