@@ -3,6 +3,7 @@ package disclosure
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -361,5 +362,98 @@ func TestPublished(t *testing.T) {
 	}
 	if tab.Values[0] != 1 {
 		t.Error("Published changed the original")
+	}
+}
+
+// TestAuditAgainstBruteForce compares the audit with an exhaustive search
+// over whole numbers on small two-way tables with margins. Their equations
+// form a network matrix, whose linear programs have whole-number optima, so
+// the real and whole-number intervals agree.
+func TestAuditAgainstBruteForce(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	wide := 0 // intervals wider than a point: the comparison is not trivial
+	defer func() {
+		if wide < 20 {
+			t.Errorf("only %d wide intervals compared", wide)
+		}
+	}()
+	for trial := range 40 {
+		inner := make([]float64, 6)
+		for i := range inner {
+			inner[i] = float64(r.IntN(5))
+		}
+		tab := withMargins([]table.Dimension{dim("r", 2, true), dim("c", 3, true)}, inner)
+		var sup []int
+		add := func(c int) {
+			// The grand total stays published, so every cell is at most
+			// the grand total and the search below is exhaustive.
+			if c != tab.Len()-1 && !slices.Contains(sup, c) {
+				sup = append(sup, c)
+				tab.Status[c] = table.StatusSuppressed
+			}
+		}
+		if trial%2 == 0 { // a rectangle (margins included), which leaves freedom
+			r1, r2 := r.IntN(3), r.IntN(3)
+			c1, c2 := r.IntN(4), r.IntN(4)
+			add(tab.Offset(r1, c1))
+			add(tab.Offset(r1, c2))
+			add(tab.Offset(r2, c1))
+			add(tab.Offset(r2, c2))
+		}
+		for len(sup) < 4 {
+			add(r.IntN(tab.Len()))
+		}
+		a, err := Audit(tab, SuppressParams{})
+		if err != nil {
+			t.Fatalf("trial %d: %v", trial, err)
+		}
+		// Exhaustive search: every whole-number value of the suppressed
+		// cells up to the grand total that satisfies every line.
+		s := newStructure(tab)
+		g := int(tab.Values[tab.Len()-1])
+		lo := map[int]float64{}
+		hi := map[int]float64{}
+		vals := slices.Clone(tab.Values)
+		var rec func(k int)
+		rec = func(k int) {
+			if k == len(sup) {
+				for _, l := range s.lines {
+					sum := 0.0
+					for _, c := range l.cells {
+						if c != l.total {
+							sum += vals[c]
+						}
+					}
+					if sum != vals[l.total] {
+						return
+					}
+				}
+				for _, c := range sup {
+					if v, ok := lo[c]; !ok || vals[c] < v {
+						lo[c] = vals[c]
+					}
+					if v, ok := hi[c]; !ok || vals[c] > v {
+						hi[c] = vals[c]
+					}
+				}
+				return
+			}
+			for v := 0; v <= g; v++ {
+				vals[sup[k]] = float64(v)
+				rec(k + 1)
+			}
+		}
+		rec(0)
+		for _, c := range sup {
+			want := [2]float64{lo[c], hi[c]}
+			if want[1] > want[0] {
+				wide++
+			}
+			iv := findInterval(t, a, c)
+			if math.Abs(iv.Lo-want[0]) > 1e-7 || math.Abs(iv.Hi-want[1]) > 1e-7 {
+				t.Errorf("trial %d cell %d (suppressed %v, values %v): audit [%g, %g], search [%g, %g]",
+					trial, c, sup, tab.Values, iv.Lo, iv.Hi, want[0], want[1])
+			}
+		}
 	}
 }
