@@ -25,13 +25,15 @@ Statistics: participants, new_entrants, stock_month_end, durations, reentry,
 transitions (--within-days), cohorts.
 
 Example:
-  gallra stats --config gallra.toml --from 2017 --to 2026 participants reentry`,
+  gallra stats --config gallra.toml --from 2017 --to 2026 participants reentry
+  gallra stats --config gallra.toml --by sex participants`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "lake", Usage: "lake folder"},
 			&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "take the lake folder from a job file"},
 			&cli.IntFlag{Name: "from", Usage: "first year (default: ten years before --to)"},
 			&cli.IntFlag{Name: "to", Usage: "last year (default: this year)"},
 			&cli.IntFlag{Name: "within-days", Value: 30, Usage: "transitions: days between an end and the next start"},
+			&cli.StringFlag{Name: "by", Value: "measure", Usage: "breakdown of participants, stock_month_end, durations, reentry: measure, source, sex, age_band or municipality"},
 		},
 		Action: func(c *cli.Context) error {
 			lakeDir := c.String("lake")
@@ -45,7 +47,7 @@ Example:
 			if lakeDir == "" {
 				return usageError("name --lake or --config")
 			}
-			span := stats.Span{ToYear: c.Int("to"), FromYear: c.Int("from"), WithinDays: c.Int("within-days")}
+			span := stats.Span{ToYear: c.Int("to"), FromYear: c.Int("from"), WithinDays: c.Int("within-days"), By: c.String("by")}
 			if span.ToYear == 0 {
 				span.ToYear = time.Now().UTC().Year()
 			}

@@ -20,6 +20,7 @@ import (
 	"embed"
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -125,8 +126,14 @@ func parse(file, text string) (Query, error) {
 type Span struct {
 	FromYear, ToYear int
 	WithinDays       int       // transitions: days between an end and the next start (0 = 30)
+	By               string    // breakdown of participants, stock_month_end, durations, reentry: see Breakdowns ("" = measure)
 	AsOf             time.Time // cohorts: the date up to which the lake is complete (zero = today, UTC)
 }
+
+// Breakdowns are the values of Span.By: the lake's columns a statistic can
+// be broken down by (sex, age band and municipality only where a source's
+// policy keeps them; other rows fall in an empty category).
+var Breakdowns = []string{"measure", "source", "sex", "age_band", "municipality"}
 
 // Run runs one statistic over the view "lake" (see duck.LakeView) and returns
 // its columns and rows as text.
@@ -139,6 +146,13 @@ func Run(ctx context.Context, db *sql.DB, q Query, s Span) ([]string, [][]string
 		return nil, nil, err
 	}
 	defer conn.Close()
+	by := s.By
+	if by == "" {
+		by = "measure"
+	}
+	if !slices.Contains(Breakdowns, by) {
+		return nil, nil, fmt.Errorf("stats: no breakdown %q (known: %s)", by, strings.Join(Breakdowns, ", "))
+	}
 	within := s.WithinDays
 	if within <= 0 {
 		within = 30
@@ -151,6 +165,7 @@ func Run(ctx context.Context, db *sql.DB, q Query, s Span) ([]string, [][]string
 		fmt.Sprintf("SET VARIABLE from_year = %d", s.FromYear),
 		fmt.Sprintf("SET VARIABLE to_year = %d", s.ToYear),
 		fmt.Sprintf("SET VARIABLE within_days = %d", within),
+		fmt.Sprintf("SET VARIABLE breakdown = '%s'", by), // one of Breakdowns: no quoting needed
 		fmt.Sprintf("SET VARIABLE as_of = DATE '%s'", asOf.Format("2006-01-02")),
 	} {
 		if _, err := conn.ExecContext(ctx, set); err != nil {

@@ -111,6 +111,40 @@ func TestSuiteOnAHandCheckedLake(t *testing.T) {
 	})
 }
 
+// TestBreakdowns: the same statistics by source (one source: the totals
+// over measures, each person once) and by sex (not kept by this lake's
+// policy: one empty category).
+func TestBreakdowns(t *testing.T) {
+	d := lakeDB(t)
+	bySource := span
+	bySource.By = "source"
+	// 2024: P1, P2, P3, P4 are persons; U and P4's second period add
+	// participations: 1 (P1) + 1 (P2 Arb) + 1 (P2 Praktik) + 1 (P3) + 2 (P4) + 1 (U) = 7.
+	expect(t, "participants by source", d.run("participants", bySource), []string{
+		"2023|amea|2|3",
+		"2024|amea|4|7",
+		"2025|amea|3|3",
+	})
+	expect(t, "reentry by source", d.run("reentry", bySource), []string{
+		"2023|amea|1|1",
+		"2024|amea|3|3",
+		"2025|amea|1|0",
+	})
+	bySex := span
+	bySex.By = "sex"
+	// 2023: 122 and 230 days; 2024: 1, 29, 30, 31, 91 days.
+	expect(t, "durations by sex (not kept)", d.run("durations", bySex), []string{
+		"2023||2|149|176|203",
+		"2024||5|29|30|31",
+	})
+	bad := span
+	bad.By = "name"
+	q, _ := stats.Lookup("participants")
+	if _, _, err := stats.Run(context.Background(), d.db, q, bad); err == nil {
+		t.Error("a breakdown by a column the lake does not have was accepted")
+	}
+}
+
 func TestStockAtMonthEnd(t *testing.T) {
 	d := lakeDB(t)
 	got := map[string]string{}
