@@ -153,6 +153,16 @@ func runDemo(ctx context.Context, w io.Writer, dir string, opt synth.Options, pr
 		return err
 	}
 	fmt.Fprintf(w, "\nverify: %d file(s) scanned, %d value(s) examined, %d finding(s)\n", stats.Files, stats.Values, len(findings))
+	for i, f := range findings {
+		if i == 20 {
+			fmt.Fprintf(w, "FOUND ... and %d more\n", len(findings)-i)
+			break
+		}
+		fmt.Fprintf(w, "FOUND %s in %s at %s\n", f.Kind, f.File, f.Location)
+	}
+	for _, u := range stats.Unscannable {
+		fmt.Fprintf(w, "UNSCANNABLE %s\n", u)
+	}
 	if len(findings) > 0 || len(stats.Unscannable) > 0 {
 		return cli.Exit("demo: verify found identifying data in the lake or reports", report.ExitFailed)
 	}

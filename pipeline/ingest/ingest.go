@@ -113,11 +113,16 @@ func Run(ctx context.Context, job *config.Job, key pseudonym.Key, opt Options) (
 }
 
 // newRunID is sortable by start time (to the millisecond) and unique enough
-// for one lake.
+// for one lake. The random suffix is letters only: run IDs end up in file
+// names and report lines, and a suffix of digits next to a file number
+// ("…-068478-12") reads like a phone number to gallra verify.
 func newRunID(t time.Time) string {
-	var b [3]byte
+	var b [6]byte
 	_, _ = rand.Read(b[:])
-	return t.Format("20060102T150405.000Z") + "-" + hex.EncodeToString(b[:])
+	for i := range b {
+		b[i] = 'a' + b[i]%26
+	}
+	return t.Format("20060102T150405.000Z") + "-" + string(b[:])
 }
 
 type run struct {
