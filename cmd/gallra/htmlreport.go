@@ -9,7 +9,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/gallra/gallra/pipeline/atomicfile"
-	"github.com/gallra/gallra/pipeline/config"
 	"github.com/gallra/gallra/pipeline/htmlreport"
 	"github.com/gallra/gallra/pipeline/publication"
 	"github.com/gallra/gallra/pipeline/report"
@@ -30,45 +29,20 @@ the same protected numbers the exports hold.
 
 Example:
   gallra report --config gallra.toml --from 2017 --to 2026 --out statistik.html`,
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "job file (lake folder and key)"},
-			&cli.StringFlag{Name: "lake", Usage: "lake folder (instead of --config)"},
+		Flags: append(append(lakeFlags(), spanFlags("last year")...),
 			&cli.StringFlag{Name: "key", Usage: "key file (default: the job file's, or GALLRA_KEY)"},
-			&cli.IntFlag{Name: "from", Usage: "first year (default: ten years before --to)"},
-			&cli.IntFlag{Name: "to", Usage: "last year (default: last year)"},
 			&cli.StringFlag{Name: "method", Value: publication.CellKey, Usage: "cellkey, suppress or round"},
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Value: "statistik.html", Usage: "HTML file to write"},
 			&cli.StringFlag{Name: "title", Value: "Deltagare i arbetsmarknadsåtgärder", Usage: "the page's title"},
 			&cli.StringFlag{Name: "source", Value: "gallra, pseudonymiserat register över arbetsmarknadsåtgärder", Usage: "the tables' source text"},
 			&cli.StringFlag{Name: "contact", Value: "Statistikansvarig", Usage: "the tables' contact"},
-		},
+		),
 		Action: func(c *cli.Context) error {
-			lakeDir, keyPath := c.String("lake"), c.String("key")
-			if p := c.String("config"); p != "" {
-				job, err := config.Load(p)
-				if err != nil {
-					return cli.Exit(err.Error(), report.ExitUsage)
-				}
-				lakeDir = job.Lake
-				if keyPath == "" {
-					keyPath = job.Key.File
-				}
-			}
-			if lakeDir == "" {
-				return usageError("name --config or --lake")
-			}
-			key, err := loadKey(keyPath)
+			lakeDir, key, err := lakeAndKey(c)
 			if err != nil {
-				return cli.Exit(err.Error(), report.ExitFailed)
+				return err
 			}
-			to := c.Int("to")
-			if to == 0 {
-				to = time.Now().UTC().Year() - 1
-			}
-			from := c.Int("from")
-			if from == 0 {
-				from = to - 9
-			}
+			from, to := yearSpan(c, 1)
 			err = writeReport(c.Context, lakeDir, key, from, to, publication.Options{Method: c.String("method")},
 				c.String("out"), c.String("title"), c.String("source"), c.String("contact"))
 			if err != nil {

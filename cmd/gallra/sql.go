@@ -8,7 +8,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/gallra/gallra/pipeline/config"
 	"github.com/gallra/gallra/pipeline/duck"
 )
 
@@ -32,20 +31,14 @@ Analysts without gallra get the same views from the duckdb CLI:
 Examples:
   gallra sql --lake demo/lake "SELECT source, count(DISTINCT person) FROM participations GROUP BY 1"
   gallra sql --config gallra.toml --file query.sql --format csv > result.csv`,
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "lake", Usage: "lake folder"},
-			&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "take the lake folder from a job file"},
+		Flags: append(lakeFlags(),
 			&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: "read the query from this file"},
 			&cli.StringFlag{Name: "format", Value: "table", Usage: "table, csv or json"},
-		},
+		),
 		Action: func(c *cli.Context) error {
-			lakeDir := c.String("lake")
-			if p := c.String("config"); p != "" {
-				job, err := config.Load(p)
-				if err != nil {
-					return usageError("%v", err)
-				}
-				lakeDir = job.Lake
+			lakeDir, _, err := resolveLake(c)
+			if err != nil {
+				return err
 			}
 			q := strings.TrimSpace(strings.Join(c.Args().Slice(), " "))
 			if f := c.String("file"); f != "" {
@@ -62,7 +55,7 @@ Examples:
 			if format != "table" && format != "csv" && format != "json" {
 				return usageError("--format %q: want table, csv or json", format)
 			}
-			if lakeDir == "" || q == "" {
+			if q == "" {
 				return usageError("usage: gallra sql --lake DIR QUERY (or --file FILE)")
 			}
 			db, err := duck.Open(c.Context, duck.Options{ReadOnlyLake: true, LakeDir: lakeDir})

@@ -2,11 +2,9 @@ package main
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/gallra/gallra/pipeline/config"
 	"github.com/gallra/gallra/pipeline/duck"
 	"github.com/gallra/gallra/pipeline/stats"
 )
@@ -27,33 +25,17 @@ transitions (--within-days), cohorts.
 Example:
   gallra stats --config gallra.toml --from 2017 --to 2026 participants reentry
   gallra stats --config gallra.toml --by sex participants`,
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "lake", Usage: "lake folder"},
-			&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "take the lake folder from a job file"},
-			&cli.IntFlag{Name: "from", Usage: "first year (default: ten years before --to)"},
-			&cli.IntFlag{Name: "to", Usage: "last year (default: this year)"},
+		Flags: append(append(lakeFlags(), spanFlags("this year")...),
 			&cli.IntFlag{Name: "within-days", Value: 30, Usage: "transitions: days between an end and the next start"},
 			&cli.StringFlag{Name: "by", Value: "measure", Usage: "breakdown of participants, stock_month_end, durations, reentry: measure, source, sex, age_band or municipality"},
-		},
+		),
 		Action: func(c *cli.Context) error {
-			lakeDir := c.String("lake")
-			if p := c.String("config"); p != "" {
-				job, err := config.Load(p)
-				if err != nil {
-					return usageError("%v", err)
-				}
-				lakeDir = job.Lake
+			dir, _, err := resolveLake(c)
+			if err != nil {
+				return err
 			}
-			if lakeDir == "" {
-				return usageError("name --lake or --config")
-			}
-			span := stats.Span{ToYear: c.Int("to"), FromYear: c.Int("from"), WithinDays: c.Int("within-days"), By: c.String("by")}
-			if span.ToYear == 0 {
-				span.ToYear = time.Now().UTC().Year()
-			}
-			if span.FromYear == 0 {
-				span.FromYear = span.ToYear - 9
-			}
+			from, to := yearSpan(c, 0)
+			sp := stats.Span{FromYear: from, ToYear: to, WithinDays: c.Int("within-days"), By: c.String("by")}
 			var qs []stats.Query
 			if c.NArg() == 0 {
 				all, err := stats.Suite()
@@ -69,20 +51,20 @@ Example:
 				}
 				qs = append(qs, q)
 			}
-			db, err := duck.Open(c.Context, duck.Options{ReadOnlyLake: true, LakeDir: lakeDir})
+			db, err := duck.Open(c.Context, duck.Options{ReadOnlyLake: true, LakeDir: dir})
 			if err != nil {
 				return err
 			}
 			defer db.Close()
-			if err := duck.LakeView(c.Context, db, lakeDir); err != nil {
+			if err := duck.LakeView(c.Context, db, dir); err != nil {
 				return err
 			}
 			for _, q := range qs {
-				cols, rows, err := stats.Run(c.Context, db, q, span)
+				cols, rows, err := stats.Run(c.Context, db, q, sp)
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(c.App.Writer, "\n%s (%s), %d–%d\n", q.Title, q.Name, span.FromYear, span.ToYear)
+				fmt.Fprintf(c.App.Writer, "\n%s (%s), %d–%d\n", q.Title, q.Name, sp.FromYear, sp.ToYear)
 				if err := duck.PrintTable(c.App.Writer, cols, rows); err != nil {
 					return err
 				}
