@@ -1,17 +1,36 @@
-// Command harness measures a whole `gallra run` against a baseline run side by
-// side on the same synthetic inbox, and reports the ratio.
+// Command harness times, side by side on the same synthetic inbox, a whole
+// `gallra run` and the baselines it is measured against, each as its own
+// child process so that its peak RSS is its own:
 //
-// The baseline is the floor any ingest must pay: reading every export with
-// gallra's own reader (decoding, CSV/XLSX parsing) and doing nothing with the
-// rows. The ratio says what validation, pseudonymisation, minimisation and
-// Parquet writing cost on top of that. Absolute rows/s are printed too, but
-// only the ratio is comparable between machines.
+//   - gallra run: the whole job (validation, pseudonyms, minimisation,
+//     Parquet, quarantine, merge, report), CSV and XLSX exports.
+//   - bare Go stream (package benchmarks/barestream): encoding/csv, reused
+//     HMAC-SHA-256, parquet-go; no validation. CSV exports only.
+//   - DuckDB SQL: COPY (SELECT sha256(concat('salt', id)), measure, start,
+//     end FROM read_csv(...)) TO parquet, one statement per CSV export,
+//     through go-duckdb; windows-1252 exports read with encoding='latin-1'
+//     (a superset for the letters the exports use), messy rows padded or
+//     skipped (null_padding, ignore_errors), as a user would have to.
+//     CSV exports only.
+//   - read only: every export (CSV and XLSX) through gallra's reader, rows
+//     discarded: the floor of any ingest that reads all the exports.
+//
+// Each method's rows/s is over the rows it itself processed. The baselines
+// skip the XLSX export (gallra and the read-only floor do not), so the
+// ratios flatter the baselines by the share of XLSX work.
 //
 //	go run ./benchmarks/harness -gallra bin/gallra -rows 200000 -runs 3
+//
+// The harness re-executes itself with the hidden flag -mode (bare-stream,
+// duckdb-sql or read) to run a baseline as a child process; the child prints
+// the number of rows it processed on standard output.
 package main
 
 import (
+	"bytes"
+	"context"
 	"crypto/rand"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -20,24 +39,49 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
+	"strings"
+	"syscall"
 	"time"
 
+	"github.com/gallra/gallra/benchmarks/barestream"
+	"github.com/gallra/gallra/pipeline/duck"
 	"github.com/gallra/gallra/pipeline/keyfile"
 	"github.com/gallra/gallra/pipeline/source"
 	"github.com/gallra/gallra/pipeline/synth"
+	"github.com/gallra/gallra/schemas"
 )
+
+// measurement is one timed child process.
+type measurement struct {
+	rows   int
+	wall   time.Duration
+	maxRSS int64 // bytes
+}
 
 func main() {
 	bin := flag.String("gallra", "bin/gallra", "gallra binary to measure")
 	rows := flag.Int("rows", 200000, "synthetic rows")
 	runs := flag.Int("runs", 3, "repetitions (the median is reported)")
 	seed := flag.Int("seed", 1, "generator seed")
+	mode := flag.String("mode", "", "internal: run one baseline in this process (bare-stream, duckdb-sql, read)")
+	inboxFlag := flag.String("inbox", "", "internal: inbox for -mode")
+	outFlag := flag.String("out", "", "internal: output directory for -mode")
 	flag.Parse()
 
-	work, err := os.MkdirTemp("", "gallra-bench-")
-	if err != nil {
-		log.Fatal(err)
+	if *mode != "" {
+		n, err := child(*mode, *inboxFlag, *outFlag)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(n)
+		return
 	}
+
+	self, err := os.Executable()
+	must(err)
+	work, err := os.MkdirTemp("", "gallra-bench-")
+	must(err)
 	defer os.RemoveAll(work)
 	inbox := filepath.Join(work, "inbox")
 	must(exec.Command(*bin, "generate", "--out", inbox, "--rows", fmt.Sprint(*rows), "--seed", fmt.Sprint(*seed)).Run())
@@ -45,34 +89,177 @@ func main() {
 	k, err := keyfile.Generate(rand.Reader)
 	must(err)
 	must(keyfile.Write(keyPath, k, nil))
-	files, err := filepath.Glob(filepath.Join(inbox, "*", "*"))
-	must(err)
 
-	var base, full []time.Duration
-	var read int
+	methods := []struct {
+		name string
+		run  func(i int) (measurement, error)
+	}{
+		{"gallra run (whole job, CSV+XLSX)", func(i int) (measurement, error) {
+			lake := filepath.Join(work, fmt.Sprintf("run%d", i))
+			cfg := filepath.Join(work, fmt.Sprintf("run%d.toml", i))
+			if err := os.WriteFile(cfg, []byte(config(inbox, lake, keyPath)), 0o644); err != nil {
+				return measurement{}, err
+			}
+			m, _, err := measure(exec.Command(*bin, "run", "--quiet", "--config", cfg))
+			var ee *exec.ExitError
+			if errors.As(err, &ee) && ee.ExitCode() != 1 && ee.ExitCode() != 2 {
+				err = nil // 3 and up: rows quarantined or files held back, as planned
+			}
+			m.rows = *rows
+			return m, err
+		}},
+		{"bare Go stream (CSV only)", func(i int) (measurement, error) {
+			return measureChild(self, "bare-stream", inbox, filepath.Join(work, fmt.Sprintf("bare%d", i)))
+		}},
+		{"DuckDB SQL COPY (CSV only)", func(i int) (measurement, error) {
+			return measureChild(self, "duckdb-sql", inbox, filepath.Join(work, fmt.Sprintf("duck%d", i)))
+		}},
+		{"read only (gallra reader, CSV+XLSX)", func(i int) (measurement, error) {
+			return measureChild(self, "read", inbox, "")
+		}},
+	}
+
+	results := make([][]measurement, len(methods))
 	for i := 0; i < *runs; i++ {
-		t0 := time.Now()
-		read = readAll(files)
-		base = append(base, time.Since(t0))
-
-		lake := filepath.Join(work, fmt.Sprintf("run%d", i))
-		cfg := filepath.Join(work, fmt.Sprintf("run%d.toml", i))
-		must(os.WriteFile(cfg, []byte(config(inbox, lake, keyPath)), 0o644))
-		t0 = time.Now()
-		cmd := exec.Command(*bin, "run", "--quiet", "--config", cfg)
-		cmd.Stderr = io.Discard
-		err := cmd.Run()
-		full = append(full, time.Since(t0))
-		if ee, ok := err.(*exec.ExitError); err != nil && (!ok || ee.ExitCode() == 1 || ee.ExitCode() == 2) {
-			log.Fatalf("gallra run failed: %v", err)
+		for j, m := range methods {
+			r, err := m.run(i)
+			if err != nil {
+				log.Fatalf("%s: %v", m.name, err)
+			}
+			results[j] = append(results[j], r)
 		}
 	}
-	b, f := median(base), median(full)
-	fmt.Printf("rows in inbox: %d (read by the baseline: %d), runs: %d, median of each\n", *rows, read, *runs)
-	fmt.Printf("%-40s %10s %12s\n", "", "seconds", "rows/s")
-	fmt.Printf("%-40s %10.3f %12.0f\n", "baseline: read every export, no work", b.Seconds(), float64(read)/b.Seconds())
-	fmt.Printf("%-40s %10.3f %12.0f\n", "gallra run (whole job, process start incl.)", f.Seconds(), float64(read)/f.Seconds())
-	fmt.Printf("ratio gallra run / baseline: %.2f\n", f.Seconds()/b.Seconds())
+
+	fmt.Printf("rows generated: %d, runs: %d (median wall time; peak RSS is the largest over the runs)\n", *rows, *runs)
+	fmt.Printf("%-38s %10s %10s %12s %12s\n", "method", "rows", "seconds", "rows/s", "peak RSS MiB")
+	rate := make([]float64, len(methods))
+	for j, m := range methods {
+		med, peak := summarise(results[j])
+		rate[j] = float64(med.rows) / med.wall.Seconds()
+		fmt.Printf("%-38s %10d %10.3f %12.0f %12.1f\n", m.name, med.rows, med.wall.Seconds(), rate[j], float64(peak)/(1<<20))
+	}
+	fmt.Printf("ratio rows/s gallra / DuckDB SQL:  %.2f (target >= 1.5)\n", rate[0]/rate[2])
+	fmt.Printf("ratio rows/s gallra / bare stream: %.2f (target >= 0.8)\n", rate[0]/rate[1])
+	fmt.Printf("ratio rows/s gallra / read only:   %.2f\n", rate[0]/rate[3])
+}
+
+// measureChild runs the harness itself in one baseline mode.
+func measureChild(self, mode, inbox, out string) (measurement, error) {
+	m, stdout, err := measure(exec.Command(self, "-mode", mode, "-inbox", inbox, "-out", out))
+	if err != nil {
+		return m, err
+	}
+	m.rows, err = strconv.Atoi(strings.TrimSpace(stdout))
+	return m, err
+}
+
+// measure runs cmd and returns its wall time, peak RSS and standard output.
+func measure(cmd *exec.Cmd) (measurement, string, error) {
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	t0 := time.Now()
+	err := cmd.Run()
+	m := measurement{wall: time.Since(t0)}
+	if cmd.ProcessState != nil {
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			m.maxRSS = int64(ru.Maxrss) * 1024 // kilobytes on Linux
+		}
+	}
+	if err != nil {
+		tail := stderr.Bytes()
+		if len(tail) > 2000 {
+			tail = tail[len(tail)-2000:]
+		}
+		err = fmt.Errorf("%w: %s", err, tail)
+	}
+	return m, stdout.String(), err
+}
+
+// summarise returns the run with the median wall time and the largest peak RSS.
+func summarise(ms []measurement) (measurement, int64) {
+	s := append([]measurement(nil), ms...)
+	sort.Slice(s, func(i, j int) bool { return s[i].wall < s[j].wall })
+	var peak int64
+	for _, m := range ms {
+		peak = max(peak, m.maxRSS)
+	}
+	return s[len(s)/2], peak
+}
+
+// child runs one baseline in this process and returns the rows it processed.
+func child(mode, inbox, out string) (int, error) {
+	switch mode {
+	case "bare-stream":
+		key := make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
+			return 0, err
+		}
+		res, err := barestream.Run(inbox, out, key)
+		return res.Rows, err
+	case "duckdb-sql":
+		return duckSQL(inbox, out)
+	case "read":
+		files, err := filepath.Glob(filepath.Join(inbox, "*", "*"))
+		if err != nil {
+			return 0, err
+		}
+		return readAll(files), nil
+	}
+	return 0, fmt.Errorf("unknown mode %q", mode)
+}
+
+// duckSQL is the DuckDB-only baseline: one COPY per CSV export.
+func duckSQL(inbox, out string) (int, error) {
+	ctx := context.Background()
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return 0, err
+	}
+	db, err := duck.Open(ctx, duck.Options{TempDir: filepath.Join(out, "tmp")})
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	files, err := filepath.Glob(filepath.Join(inbox, "*", "*.csv"))
+	if err != nil {
+		return 0, err
+	}
+	total := 0
+	for i, f := range files {
+		s, err := schemas.Lookup(filepath.Base(filepath.Dir(f)))
+		if err != nil {
+			continue
+		}
+		var cols []string
+		for _, holds := range []string{schemas.HoldsIdentifier, schemas.HoldsMeasure, schemas.HoldsPeriodStart, schemas.HoldsPeriodEnd} {
+			c, _ := s.Column(holds)
+			cols = append(cols, `"`+strings.ReplaceAll(c.Name, `"`, `""`)+`"`)
+		}
+		enc := ""
+		if s.Encoding == "windows-1252" {
+			enc = ", encoding='latin-1'"
+		}
+		q := fmt.Sprintf(`COPY (SELECT sha256(concat('salt', %s)) AS pseudonym, %s AS measure, %s AS start, %s AS "end"
+FROM read_csv(%s, all_varchar=true, delim=%s, header=true, quote='"', escape='"',
+  strict_mode=false, null_padding=true, ignore_errors=true%s))
+TO %s (FORMAT parquet, COMPRESSION zstd)`,
+			cols[0], cols[1], cols[2], cols[3], duck.Literal(f), duck.Literal(s.Delimiter), enc,
+			duck.Literal(filepath.Join(out, fmt.Sprintf("%03d.parquet", i))))
+		res, err := db.ExecContext(ctx, q)
+		if err != nil {
+			// A drifted export lacks a column: the SQL baseline has no
+			// answer for it but to skip the file.
+			// DuckDB's message may quote a row of the export, so only the
+			// file name is printed.
+			fmt.Fprintf(os.Stderr, "duckdb-sql: skipping %s: the COPY failed\n", filepath.Base(f))
+			continue
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return total, err
+		}
+		total += int(n)
+	}
+	return total, nil
 }
 
 func config(inbox, lake, key string) string {
@@ -87,7 +274,7 @@ file = %q
 `+synth.Sources, lake, lake+"-reports", inbox, key)
 }
 
-// readAll is the baseline: every row of every export through the reader.
+// readAll is the read-only floor: every row of every export through the reader.
 func readAll(files []string) int {
 	n := 0
 	for _, f := range files {
@@ -104,12 +291,6 @@ func readAll(files []string) int {
 		r.Close()
 	}
 	return n
-}
-
-func median(d []time.Duration) time.Duration {
-	s := append([]time.Duration(nil), d...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	return s[len(s)/2]
 }
 
 func must(err error) {
