@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 export CGO_ENABLED = 1
 
-.PHONY: all build demo test test-short race fuzz lint bench clean
+.PHONY: all build demo test test-short race fuzz lint bench bench-quick clean
 
 all: build
 
@@ -40,6 +40,10 @@ lint:
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./transforms/... ./pipeline/... ./benchmarks/ | tee benchmarks/out.txt
 	$(GO) run ./benchmarks/harness -gallra $(BIN) -rows $${ROWS:-200000}
+
+## bench-quick: the end-to-end harness only, one run of 50,000 rows: a CI-sized check
+bench-quick: build
+	$(GO) run ./benchmarks/harness -gallra $(BIN) -rows $${ROWS:-50000} -runs 1
 
 clean:
 	rm -rf bin demo benchmarks/out.txt
