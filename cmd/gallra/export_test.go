@@ -35,6 +35,14 @@ func TestDemoAndExport(t *testing.T) {
 		t.Fatalf("stats: exit %d, %v\n%s", code, err, out)
 	}
 
+	out, code, err = run(t, "", "retain", "--config", filepath.Join(dir, "gallra.toml"), "--dry-run", "--date", "2026-11-23")
+	if err != nil || code != 0 || !strings.Contains(out, "jonkoping_amea") || !strings.Contains(out, "to_purge") {
+		t.Fatalf("retain --dry-run: exit %d, %v\n%s", code, err, out)
+	}
+	if _, code, _ = run(t, "", "retain", "--config", filepath.Join(dir, "gallra.toml")); code != report.ExitUsage {
+		t.Errorf("retain without --dry-run: exit %d, want %d (not built yet)", code, report.ExitUsage)
+	}
+
 	exp := filepath.Join(t.TempDir(), "exp")
 	out, code, err = run(t, "", "export", "--config", filepath.Join(dir, "gallra.toml"), "--by", "measure,year",
 		"--from", "2020", "--to", "2025", "--method", "suppress", "--out", exp)

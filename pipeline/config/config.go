@@ -23,6 +23,7 @@
 //	keep = ["sex", "age_band", "municipality"]
 //	reserve = "pseudonymise"       # pseudonymise | unlinked | quarantine
 //	birthdate = "unlinked"
+//	retention = "jonkoping_amea"   # a shipped retention policy (schemas/retention) or a path to your own
 package config
 
 import (
@@ -35,7 +36,9 @@ import (
 
 	"github.com/BurntSushi/toml"
 	"github.com/gallra/gallra/schemas"
+	retentionpolicies "github.com/gallra/gallra/schemas/retention"
 	"github.com/gallra/gallra/transforms/minimise"
+	"github.com/gallra/gallra/transforms/retention"
 )
 
 // Action says what happens to rows whose identifier is not a personnummer or
@@ -92,6 +95,8 @@ type Source struct {
 	Policy       minimise.Policy
 	Reserve      Action
 	BirthDate    Action
+	// Retention is the source's retention policy (nil: none configured).
+	Retention *retention.Policy
 }
 
 type fileJob struct {
@@ -119,6 +124,7 @@ type fileSource struct {
 	Keep         []string `toml:"keep"`
 	Reserve      string   `toml:"reserve"`
 	BirthDate    string   `toml:"birthdate"`
+	Retention    string   `toml:"retention"`
 }
 
 var nameRE = regexp.MustCompile(`^[a-z0-9_]+$`)
@@ -242,6 +248,18 @@ func (f fileJob) resolve(abs string) (*Job, error) {
 		}
 		if s.BirthDate, err = action(fs.BirthDate, Quarantine); err != nil {
 			return nil, errf("%s: birthdate: %w", where, err)
+		}
+		if fs.Retention != "" {
+			var p retention.Policy
+			if strings.ContainsAny(fs.Retention, `/\`) || strings.HasSuffix(fs.Retention, ".toml") {
+				p, err = retentionpolicies.LoadFile(at(fs.Retention, ""))
+			} else {
+				p, err = retentionpolicies.Lookup(fs.Retention)
+			}
+			if err != nil {
+				return nil, errf("%s: retention: %w", where, err)
+			}
+			s.Retention = &p
 		}
 		j.Sources = append(j.Sources, s)
 	}
