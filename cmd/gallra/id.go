@@ -41,7 +41,7 @@ Example:
 					return eachLine(c.App.Reader, c.App.Writer, func(line string) string {
 						id, err := identity.Parse(line, ref)
 						if err != nil {
-							return "invalid " + reasonOf(err)
+							return "invalid " + string(identity.ReasonOf(err))
 						}
 						return "valid " + id.Kind.String()
 					})
@@ -78,7 +78,7 @@ erasure request:
 					return eachLine(c.App.Reader, c.App.Writer, func(line string) string {
 						id, err := identity.Parse(line, ref)
 						if err != nil {
-							return "invalid " + reasonOf(err)
+							return "invalid " + string(identity.ReasonOf(err))
 						}
 						return pz.Pseudonym(id.Kind.String(), id.Canonical).String()
 					})
@@ -98,13 +98,6 @@ func referenceDate(s string) (time.Time, error) {
 		return t, usageError("--reference-date %q: want YYYY-MM-DD", s)
 	}
 	return t, nil
-}
-
-func reasonOf(err error) string {
-	if ie, ok := err.(*identity.Error); ok {
-		return string(ie.Reason)
-	}
-	return string(identity.ReasonFormat)
 }
 
 // eachLine answers every input line with one output line, in order.

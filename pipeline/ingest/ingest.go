@@ -657,7 +657,7 @@ func (fr *fileRun) identify(row source.Row) (identity.ID, *rejection) {
 		if strings.TrimSpace(bd) != "" {
 			id, err := identity.ParseBirthDate(bd, fr.ref)
 			if err != nil {
-				return id, &rejection{fr.birthName, reasonOf(err)}
+				return id, &rejection{fr.birthName, string(identity.ReasonOf(err))}
 			}
 			return id, nil
 		}
@@ -667,7 +667,7 @@ func (fr *fileRun) identify(row source.Row) (identity.ID, *rejection) {
 	}
 	id, err := identity.Parse(text, fr.ref)
 	if err != nil {
-		return id, &rejection{fr.idName, reasonOf(err)}
+		return id, &rejection{fr.idName, string(identity.ReasonOf(err))}
 	}
 	return id, nil
 }
@@ -677,12 +677,4 @@ func (fr *fileRun) birthOrIDName() string {
 		return fr.birthName
 	}
 	return fr.idName
-}
-
-func reasonOf(err error) string {
-	var ie *identity.Error
-	if errors.As(err, &ie) {
-		return string(ie.Reason)
-	}
-	return string(identity.ReasonFormat)
 }
