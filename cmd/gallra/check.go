@@ -6,7 +6,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/gallra/gallra/pipeline/config"
 	"github.com/gallra/gallra/pipeline/lake"
 	"github.com/gallra/gallra/pipeline/report"
 )
@@ -38,13 +37,14 @@ not be read), 2 usage, 5 a run was in progress.
 Examples:
   gallra check --lake /srv/gallra/lake
   gallra check --config /etc/gallra/gallra.toml --quick`,
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "lake", Usage: "lake folder"},
-			&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "take the lake folder from a job file"},
+		Flags: append(lakeFlags(),
 			&cli.BoolFlag{Name: "quick", Usage: "do not read whole files: no content hashes, only sizes, footers, schema and row counts"},
-		},
+		),
 		Action: func(c *cli.Context) error {
-			lakeDir, err := lakeDirFlag(c, "check")
+			if c.Args().Len() > 0 {
+				return usageError("gallra check takes no arguments")
+			}
+			lakeDir, _, err := resolveLake(c)
 			if err != nil {
 				return err
 			}
@@ -75,26 +75,4 @@ Examples:
 			return cli.Exit(fmt.Sprintf("check: %d problem(s) found in %s", len(rep.Problems), lakeDir), report.ExitFailed)
 		},
 	}
-}
-
-// lakeDirFlag returns the lake folder named by --lake or, with --config, by
-// the job file.
-func lakeDirFlag(c *cli.Context, cmd string) (string, error) {
-	lakeDir := c.String("lake")
-	if p := c.String("config"); p != "" {
-		job, err := config.Load(p)
-		if err != nil {
-			return "", usageError("%v", err)
-		}
-		if lakeDir == "" {
-			lakeDir = job.Lake
-		}
-	}
-	if lakeDir == "" {
-		return "", usageError("usage: gallra %s --lake DIR (or --config FILE)", cmd)
-	}
-	if c.Args().Len() > 0 {
-		return "", usageError("gallra %s takes no arguments", cmd)
-	}
-	return lakeDir, nil
 }

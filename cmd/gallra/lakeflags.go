@@ -27,8 +27,8 @@ func spanFlags(lastYear string) []cli.Flag {
 	}
 }
 
-// resolveLake resolves the lake folder from --config or --lake, and the key file
-// named in the job file (if any).
+// resolveLake resolves the lake folder: --lake, else the job file's (with
+// --config); and the key file the job file names, if any.
 func resolveLake(c *cli.Context) (dir, keyFile string, err error) {
 	dir = c.String("lake")
 	if p := c.String("config"); p != "" {
@@ -36,7 +36,10 @@ func resolveLake(c *cli.Context) (dir, keyFile string, err error) {
 		if err != nil {
 			return "", "", cli.Exit(err.Error(), report.ExitUsage)
 		}
-		dir, keyFile = job.Lake, job.Key.File
+		keyFile = job.Key.File
+		if dir == "" {
+			dir = job.Lake
+		}
 	}
 	if dir == "" {
 		return "", "", usageError("name --config or --lake")

@@ -41,13 +41,14 @@ JSON file itself, or reports/run-<run id>.json.
 
 Example:
   gallra runs --lake /srv/gallra/lake | tail -n 7`,
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "lake", Usage: "lake folder"},
-			&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "take the lake folder from a job file"},
+		Flags: append(lakeFlags(),
 			&cli.BoolFlag{Name: "json", Usage: "print JSON instead of a table"},
-		},
+		),
 		Action: func(c *cli.Context) error {
-			lakeDir, err := lakeDirFlag(c, "runs")
+			if c.Args().Len() > 0 {
+				return usageError("gallra runs takes no arguments")
+			}
+			lakeDir, _, err := resolveLake(c)
 			if err != nil {
 				return err
 			}
