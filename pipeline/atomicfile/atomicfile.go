@@ -14,6 +14,13 @@ import (
 
 // WriteFile replaces path with data atomically.
 func WriteFile(path string, data []byte, perm os.FileMode) error {
+	return Write(path, data, perm, nil)
+}
+
+// Write is WriteFile with a hook called after the new content is durable and
+// just before the rename that makes it visible (nil: none). The lake's
+// manifest uses it to mark its commit point for the crash tests.
+func Write(path string, data []byte, perm os.FileMode, beforeRename func()) error {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
@@ -37,6 +44,9 @@ func WriteFile(path string, data []byte, perm os.FileMode) error {
 	}
 	if err := tmp.Close(); err != nil {
 		return err
+	}
+	if beforeRename != nil {
+		beforeRename()
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return err

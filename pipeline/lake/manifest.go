@@ -164,27 +164,12 @@ func writeManifest(lakeDir string, m *Manifest) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dir, ManifestFile+".*.tmp")
+	err = atomicfile.Write(filepath.Join(dir, ManifestFile), append(b, '\n'), 0o640,
+		func() { crashpoint.Hit("manifest-before-rename") })
 	if err != nil {
-		return fmt.Errorf("lake: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // gone after the rename; removes a failed attempt
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("lake: write manifest: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("lake: fsync manifest: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("lake: %w", err)
-	}
-	crashpoint.Hit("manifest-before-rename")
-	if err := os.Rename(tmp.Name(), filepath.Join(dir, ManifestFile)); err != nil {
 		return fmt.Errorf("lake: switch manifest: %w", err)
 	}
-	return atomicfile.SyncDir(dir)
+	return nil
 }
 
 // dataFiles lists the Parquet data files under the lake's partition
