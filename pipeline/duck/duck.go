@@ -26,6 +26,7 @@ import (
 
 	_ "github.com/duckdb/duckdb-go/v2" // registers the "duckdb" driver (text.go uses its types)
 
+	"github.com/gallra/gallra/pipeline/atomicfile"
 	"github.com/gallra/gallra/pipeline/lake"
 )
 
@@ -258,4 +259,15 @@ FROM lake;
 			"  NULL::BIGINT AS rows_accepted, NULL::VARCHAR AS key_id WHERE false;\n")
 	}
 	return b.String(), nil
+}
+
+// WriteViews writes <lakeDir>/_gallra/views.sql, the lake's views for the
+// duckdb CLI (`.read` it), naming exactly the files of the generation the
+// manifest holds now. Every commit calls it.
+func WriteViews(lakeDir string) error {
+	q, err := ViewsSQL(lakeDir)
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(filepath.Join(lakeDir, lake.MetaDir, "views.sql"), []byte(q), 0o640)
 }

@@ -15,7 +15,6 @@ package ingest
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -29,7 +28,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gallra/gallra/pipeline/atomicfile"
 	"github.com/gallra/gallra/pipeline/config"
 	"github.com/gallra/gallra/pipeline/crashpoint"
 	"github.com/gallra/gallra/pipeline/duck"
@@ -87,7 +85,7 @@ func Run(ctx context.Context, job *config.Job, key pseudonym.Key, opt Options) (
 	r := &run{
 		job: job, log: log, ref: ref, now: now, progress: opt.Progress,
 		rep: &report.Run{
-			RunID: newRunID(started), Version: opt.Version, Started: started,
+			RunID: lake.NewRunID(started), Version: opt.Version, Started: started,
 			ReferenceDate: ref.Format("2006-01-02"), Config: job.Path,
 			KeyID: key.ID(), Domain: job.Key.Domain,
 			Totals: report.Counts{Quarantined: map[string]int{}},
@@ -110,19 +108,6 @@ func Run(ctx context.Context, job *config.Job, key pseudonym.Key, opt Options) (
 		"rows_read", r.rep.Totals.Read, "rows_accepted", r.rep.Totals.Accepted,
 		"rows_quarantined", r.rep.Totals.QuarantinedTotal(), "report", path)
 	return r.rep, err
-}
-
-// newRunID is sortable by start time (to the millisecond) and unique enough
-// for one lake. The random suffix is letters only: run IDs end up in file
-// names and report lines, and a suffix of digits next to a file number
-// ("…-068478-12") reads like a phone number to gallra verify.
-func newRunID(t time.Time) string {
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	for i := range b {
-		b[i] = 'a' + b[i]%26
-	}
-	return t.Format("20060102T150405.000Z") + "-" + string(b[:])
 }
 
 type run struct {
@@ -307,15 +292,10 @@ func (r *run) writeRunLog(err error) {
 	}
 }
 
-// writeViews writes <lake>/_gallra/views.sql, the lake's views for the duckdb
-// CLI (`.read` it), naming exactly the files of the generation just
-// committed. A failure is logged, not fatal: the lake is committed.
+// writeViews writes <lake>/_gallra/views.sql (see duck.WriteViews). A failure
+// is logged, not fatal: the lake is committed.
 func (r *run) writeViews() {
-	q, err := duck.ViewsSQL(r.job.Lake)
-	if err == nil {
-		err = atomicfile.WriteFile(filepath.Join(r.job.Lake, lake.MetaDir, "views.sql"), []byte(q), 0o640)
-	}
-	if err != nil {
+	if err := duck.WriteViews(r.job.Lake); err != nil {
 		r.log.Error("writing views.sql", "error", err.Error())
 	}
 }

@@ -1,4 +1,4 @@
-package ingest
+package lake
 
 import (
 	"sort"
@@ -14,7 +14,7 @@ func TestRunIDSuffixHasNoDigitsAndSortsByTime(t *testing.T) {
 	t0 := time.Date(2026, 11, 23, 7, 15, 39, 443e6, time.UTC)
 	var ids []string
 	for i := 0; i < 2000; i++ {
-		id := newRunID(t0.Add(time.Duration(i) * time.Millisecond))
+		id := NewRunID(t0.Add(time.Duration(i) * time.Millisecond))
 		_, suffix, ok := strings.Cut(id, "Z-")
 		if !ok || len(suffix) != 6 || strings.IndexAny(suffix, "0123456789") >= 0 {
 			t.Fatalf("run ID %q: the suffix must be 6 letters", id)
