@@ -190,7 +190,8 @@ func LakeView(ctx context.Context, db *sql.DB, lakeDir string) error {
 //
 //	lake            every row of the current generation, with source and start_year
 //	participations  the same rows with readable names: person (the pseudonym), ...
-//	runs            one row per run in the run log: run_id, started, finished, outcome, counts
+//	runs            one row per run in the run log: run_id, kind (run, retain, subject-erase, ...),
+//	                started, finished, outcome, counts
 //
 // The runs view reads the run log if the manifest records a committed run
 // (whose log gallra run writes as it finishes).
@@ -250,11 +251,11 @@ FROM lake;
 		hasRuns = len(files) > 0
 	}
 	if hasRuns {
-		b.WriteString("CREATE OR REPLACE VIEW runs AS\nSELECT run_id, started, finished, outcome, exit_code, lake_generation,\n" +
+		b.WriteString("CREATE OR REPLACE VIEW runs AS\nSELECT run_id, coalesce(kind, 'run') AS kind, started, finished, outcome, exit_code, lake_generation,\n" +
 			"       totals.rows_read AS rows_read, totals.rows_accepted AS rows_accepted, key_id\n" +
 			"FROM read_json(" + Literal(filepath.ToSlash(filepath.Join(runs, "*.json"))) + ", union_by_name = true)\nORDER BY started;\n")
 	} else {
-		b.WriteString("CREATE OR REPLACE VIEW runs AS SELECT NULL::VARCHAR AS run_id, NULL::TIMESTAMP AS started, NULL::TIMESTAMP AS finished,\n" +
+		b.WriteString("CREATE OR REPLACE VIEW runs AS SELECT NULL::VARCHAR AS run_id, NULL::VARCHAR AS kind, NULL::TIMESTAMP AS started, NULL::TIMESTAMP AS finished,\n" +
 			"  NULL::VARCHAR AS outcome, NULL::INTEGER AS exit_code, NULL::BIGINT AS lake_generation, NULL::BIGINT AS rows_read,\n" +
 			"  NULL::BIGINT AS rows_accepted, NULL::VARCHAR AS key_id WHERE false;\n")
 	}

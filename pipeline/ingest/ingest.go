@@ -85,7 +85,7 @@ func Run(ctx context.Context, job *config.Job, key pseudonym.Key, opt Options) (
 	r := &run{
 		job: job, log: log, ref: ref, now: now, progress: opt.Progress,
 		rep: &report.Run{
-			RunID: lake.NewRunID(started), Version: opt.Version, Started: started,
+			RunID: lake.NewRunID(started), Kind: "run", Version: opt.Version, Started: started,
 			ReferenceDate: ref.Format("2006-01-02"), Config: job.Path,
 			KeyID: key.ID(), Domain: job.Key.Domain,
 			Totals: report.Counts{Quarantined: map[string]int{}},
@@ -312,7 +312,7 @@ func (r *run) logInterruptedRun(m *lake.Manifest) {
 		r.log.Error("run log", "error", err.Error())
 		return
 	}
-	stub := &report.Run{RunID: m.RunID, Outcome: report.OutcomeInterrupted, Generation: m.Generation,
+	stub := &report.Run{RunID: m.RunID, Kind: "run", Outcome: report.OutcomeInterrupted, Generation: m.Generation,
 		Error: "killed after its commit point; run " + r.rep.RunID + " finished its commit"}
 	for _, in := range m.Inputs {
 		if in.RunID == m.RunID {

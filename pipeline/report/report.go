@@ -37,6 +37,7 @@ const (
 // Run is the report of one run.
 type Run struct {
 	RunID         string         `json:"run_id"`
+	Kind          string         `json:"kind"` // always "run"; maintenance operations log other kinds (package lakeop)
 	Version       string         `json:"gallra_version"`
 	Started       time.Time      `json:"started"`
 	Finished      time.Time      `json:"finished"`
