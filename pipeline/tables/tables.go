@@ -130,7 +130,7 @@ ORDER BY p`, spec.FromYear, spec.ToYear+1, strings.Join(exprs, ", "))
 
 	// One person at a time (the rows are sorted by pseudonym): the set of
 	// cells, margins included, they belong to; each counted once.
-	rk, err := pseudonym.NewPseudonymizer(key, CellKeyDomain)
+	recordKey, err := RecordKeys(key)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -139,7 +139,7 @@ ORDER BY p`, spec.FromYear, spec.ToYear+1, strings.Join(exprs, ", "))
 		if p == "" {
 			return
 		}
-		k := disclosure.RecordKey([16]byte(rk.Pseudonym("pseudonym", p)))
+		k := recordKey(p)
 		for c := range cells {
 			t.Values[c]++
 			keys[c] = keys[c].Add(k)
@@ -176,6 +176,21 @@ ORDER BY p`, spec.FromYear, spec.ToYear+1, strings.Join(exprs, ", "))
 	t.Language = "sv"
 	t.Notes = append(t.Notes, "En person räknas en gång per cell, också i totalerna, även med flera deltaganden.")
 	return t, keys, nil
+}
+
+// RecordKeys returns the function that gives a person's record key, the
+// term their cell keys sum over: a keyed hash, under key's CellKeyDomain, of
+// the person's pseudonym as DuckDB prints a UUID (pseudonym::VARCHAR,
+// lower-case hex with hyphens). Participants uses it; so must anything else
+// that computes cell keys meant to agree with its tables.
+func RecordKeys(key pseudonym.Key) (func(pseudonym string) disclosure.Key, error) {
+	rk, err := pseudonym.NewPseudonymizer(key, CellKeyDomain)
+	if err != nil {
+		return nil, err
+	}
+	return func(p string) disclosure.Key {
+		return disclosure.RecordKey([16]byte(rk.Pseudonym("pseudonym", p)))
+	}, nil
 }
 
 func labels(dims []table.Dimension) []string {

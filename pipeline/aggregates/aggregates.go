@@ -1,0 +1,224 @@
+// Package aggregates computes and keeps gallra's frozen aggregates: the
+// person-level statistics of one calendar year that need linkage
+// (distinct participants, new entrants, persons whose participation ended
+// and re-entries), computed once from the pseudonymised lake before
+// retention takes the year's pseudonyms away, and kept afterwards as one
+// Parquet file per year.
+//
+// Retention freezes a year Y (once, for all sources together) on the first
+// run that anonymises or purges any row active in Y (started on or before
+// 31 December Y, not ended before 1 January Y); the values are computed from
+// the whole pseudonymised lake at that moment, and rows that arrive later
+// for a frozen year do not change them. See docs/retention.md, "Frozen
+// aggregates".
+//
+// Every statistic is broken down by source and measure, with a total
+// (tables.Total, "TOTAL") in both, and each person counts once per cell:
+// a person in two measures of one source counts once in that source's
+// total. Every cell carries its cell key for the cell key method (the sum
+// of its persons' record keys, as tables.Participants computes them), so
+// that published tables keep their noise after the pseudonyms are gone.
+// Unlinked rows (no pseudonym) count in no statistic.
+//
+// The definitions are those of the statistics suite (pipeline/stats/sql):
+// participants.sql, new_entrants.sql and reentry.sql, whose queries return
+// these frozen values for frozen years.
+package aggregates
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/gallra/gallra/pipeline/duck"
+	"github.com/gallra/gallra/pipeline/tables"
+	"github.com/gallra/gallra/transforms/disclosure"
+	"github.com/gallra/gallra/transforms/pseudonym"
+)
+
+// Statistic names.
+const (
+	// Participants: distinct persons with a participation active at some
+	// time in the year (participants.sql).
+	Participants = "participants"
+	// NewEntrants: persons whose first start ever (among the lake's linkable
+	// rows, over all sources and measures) is in the year, counted under the
+	// source and measure of that first participation; a tie on the first day
+	// goes to the alphabetically first measure, then source
+	// (new_entrants.sql).
+	NewEntrants = "new_entrants"
+	// Reentries: persons with a participation ending in the year that is
+	// followed by a start of the same person (any source, any measure) after
+	// the end and within 365 days of it, counted under the source and
+	// measure of the ended participation (reentry.sql, reentered_persons).
+	Reentries = "reentries"
+	// Ended: persons with a participation ending in the year, under the
+	// source and measure of the ended participation: the base that
+	// Reentries is a part of (reentry.sql, ended_persons).
+	Ended = "ended"
+)
+
+// Statistics lists the statistic names, in the order cells are sorted.
+var Statistics = []string{Ended, NewEntrants, Participants, Reentries}
+
+// Cell is one frozen aggregate cell. Source and Measure are tables.Total
+// ("TOTAL") for the margin over all.
+type Cell struct {
+	Year      int
+	Source    string
+	Measure   string
+	Statistic string
+	Value     int64
+	CellKey   disclosure.Key // sum of the persons' record keys (tables.CellKeyDomain), as tables.Participants computes them
+}
+
+// queries select, for one statistic, the (person, source, measure) base
+// cells of the year: %[1]s is the view, %[2]d the year. Each must order by
+// the person.
+var queries = map[string]string{
+	Participants: `SELECT DISTINCT pseudonym::VARCHAR AS p, source, measure
+FROM %[1]s
+WHERE pseudonym IS NOT NULL
+  AND period_start <= make_date(%[2]d, 12, 31)
+  AND (period_end IS NULL OR period_end >= make_date(%[2]d, 1, 1))
+ORDER BY p`,
+	NewEntrants: `SELECT p, first.s, first.m
+FROM (SELECT pseudonym::VARCHAR AS p, min(period_start) AS first_start,
+             arg_min(struct_pack(s := source, m := measure), (period_start, measure, source)) AS first
+      FROM %[1]s WHERE pseudonym IS NOT NULL
+      GROUP BY pseudonym)
+WHERE year(first_start) = %[2]d
+ORDER BY p`,
+	Ended: `SELECT DISTINCT pseudonym::VARCHAR AS p, source, measure
+FROM %[1]s
+WHERE pseudonym IS NOT NULL AND period_end IS NOT NULL AND year(period_end) = %[2]d
+ORDER BY p`,
+	Reentries: `SELECT DISTINCT e.pseudonym::VARCHAR AS p, e.source, e.measure
+FROM %[1]s e
+WHERE e.pseudonym IS NOT NULL AND e.period_end IS NOT NULL AND year(e.period_end) = %[2]d
+  AND EXISTS (SELECT 1 FROM %[1]s n
+              WHERE n.pseudonym = e.pseudonym
+                AND n.period_start > e.period_end
+                AND n.period_start <= e.period_end + INTERVAL 365 DAY)
+ORDER BY p`,
+}
+
+// Compute freezes year: every statistic by source × measure with TOTAL
+// margins (each person once per cell), from the view named view ("lake"
+// normally; erasure passes a view holding one person's rows). The view
+// needs the columns of duck.LakeView's "lake": pseudonym, source, measure,
+// period_start and period_end. key is the lake's key, from which record
+// keys are derived.
+//
+// Cells come back sorted by (Statistic, Source, Measure). Only cells with
+// at least one person are returned, except the TOTAL × TOTAL cell of every
+// statistic, which is always there (value 0 when nobody counts), so a
+// frozen year is never without cells.
+//
+// A DuckDB TEMP view belongs to the connection that made it, and db is a
+// pool: a caller passing a temporary view must keep db at one connection.
+func Compute(ctx context.Context, db *sql.DB, key pseudonym.Key, view string, year int) ([]Cell, error) {
+	if year < 1900 || year > 9999 {
+		return nil, fmt.Errorf("aggregates: year %d out of range", year)
+	}
+	if view == "" {
+		return nil, fmt.Errorf("aggregates: no view named")
+	}
+	recordKey, err := tables.RecordKeys(key)
+	if err != nil {
+		return nil, fmt.Errorf("aggregates: %w", err)
+	}
+	ident := `"` + strings.ReplaceAll(view, `"`, `""`) + `"`
+	var out []Cell
+	for _, stat := range Statistics {
+		_, rows, err := duck.Query(ctx, db, fmt.Sprintf(queries[stat], ident, year))
+		if err != nil {
+			return nil, fmt.Errorf("aggregates: %s %d: %w", stat, year, err)
+		}
+		cells := map[[2]string]*Cell{
+			{tables.Total, tables.Total}: {Year: year, Source: tables.Total, Measure: tables.Total, Statistic: stat},
+		}
+		// One person at a time (rows are sorted by person): the set of cells
+		// they belong to, margins included, each counted once.
+		mine := map[[2]string]bool{}
+		flush := func(p string) {
+			if p == "" {
+				return
+			}
+			k := recordKey(p)
+			for id := range mine {
+				c := cells[id]
+				if c == nil {
+					c = &Cell{Year: year, Source: id[0], Measure: id[1], Statistic: stat}
+					cells[id] = c
+				}
+				c.Value++
+				c.CellKey = c.CellKey.Add(k)
+			}
+			clear(mine)
+		}
+		prev := ""
+		for _, r := range rows {
+			if r[0] != prev {
+				flush(prev)
+				prev = r[0]
+			}
+			src, msr := r[1], r[2]
+			mine[[2]string{src, msr}] = true
+			mine[[2]string{src, tables.Total}] = true
+			mine[[2]string{tables.Total, msr}] = true
+			mine[[2]string{tables.Total, tables.Total}] = true
+		}
+		flush(prev)
+		for _, c := range cells {
+			out = append(out, *c)
+		}
+	}
+	sortCells(out)
+	return out, nil
+}
+
+// Subtract removes contributions from frozen cells and returns the result
+// (frozen itself is not changed): for every cell of frozen, the value and
+// cell key of the contrib cell with the same year, statistic, source and
+// measure are subtracted (keys modulo 2⁶⁴, as they add). Cells of contrib
+// that frozen does not have are ignored.
+//
+// contrib is what Compute returns over one person's rows. It must come
+// from the rows the frozen values were computed from: a row of the person
+// that arrived after the year was frozen, or one already anonymised, makes
+// the contribution differ from what was counted, and a value may go below
+// zero (which Write refuses).
+func Subtract(frozen, contrib []Cell) []Cell {
+	type id struct {
+		year                       int
+		statistic, source, measure string
+	}
+	minus := make(map[id]Cell, len(contrib))
+	for _, c := range contrib {
+		k := id{c.Year, c.Statistic, c.Source, c.Measure}
+		m := minus[k]
+		m.Value += c.Value
+		m.CellKey = m.CellKey.Add(c.CellKey)
+		minus[k] = m
+	}
+	out := slices.Clone(frozen)
+	for i, c := range out {
+		if m, ok := minus[id{c.Year, c.Statistic, c.Source, c.Measure}]; ok {
+			out[i].Value -= m.Value
+			out[i].CellKey -= m.CellKey
+		}
+	}
+	return out
+}
+
+// sortCells sorts by (Statistic, Source, Measure), then Year.
+func sortCells(cells []Cell) {
+	slices.SortFunc(cells, func(a, b Cell) int {
+		return cmp.Or(strings.Compare(a.Statistic, b.Statistic), strings.Compare(a.Source, b.Source),
+			strings.Compare(a.Measure, b.Measure), cmp.Compare(a.Year, b.Year))
+	})
+}
