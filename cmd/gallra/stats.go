@@ -22,6 +22,11 @@ through gallra export, with disclosure control.
 Statistics: participants, new_entrants, stock_month_end, durations, reentry,
 transitions (--within-days), cohorts.
 
+Persons in participants, new_entrants and reentry need linkage. For a year that
+retention has frozen they are the frozen aggregates, counted before the year's
+pseudonyms went; for other years they are counted from the lake's pseudonymised
+rows. The last column, basis, says which: frozen or pseudonymised.
+
 Example:
   gallra stats --config gallra.toml --from 2017 --to 2026 participants reentry
   gallra stats --config gallra.toml --by sex participants`,

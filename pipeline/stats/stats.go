@@ -11,6 +11,14 @@
 //
 // Counts of persons use linked rows only (a pseudonym); unlinked rows count
 // as participations.
+//
+// Counts that need linkage come from two places, and the queries that give
+// them (participants, new_entrants, reentry) say which in a last column,
+// basis. For a year that retention has frozen (a year present in the view
+// "aggregates", over the frozen-aggregate files; see pipeline/aggregates and
+// docs/retention.md) they are the frozen values, basis 'frozen'; for other
+// years they are counted from the lake's linked rows, basis
+// 'pseudonymised'. The other statistics are always counted from the lake.
 package stats
 
 import (
@@ -135,8 +143,18 @@ type Span struct {
 // policy keeps them; other rows fall in an empty category).
 var Breakdowns = []string{"measure", "source", "sex", "age_band", "municipality"}
 
-// Run runs one statistic over the view "lake" (see duck.LakeView) and returns
-// its columns and rows as text.
+// emptyAggregates makes the view "aggregates" when the session has none,
+// with the columns of the frozen-aggregate files and no rows.
+const emptyAggregates = `CREATE VIEW IF NOT EXISTS aggregates AS
+SELECT CAST(NULL AS INTEGER) AS year, CAST(NULL AS VARCHAR) AS source, CAST(NULL AS VARCHAR) AS measure,
+       CAST(NULL AS VARCHAR) AS statistic, CAST(NULL AS BIGINT) AS value, CAST(NULL AS UBIGINT) AS cell_key,
+       CAST(NULL AS VARCHAR) AS frozen_by_run, CAST(NULL AS DATE) AS frozen_on
+WHERE false`
+
+// Run runs one statistic over the views "lake" and "aggregates" (see
+// duck.LakeView) and returns its columns and rows as text. A session without
+// a view "aggregates" (one made before frozen aggregates existed) gets an
+// empty one, so every year is counted from the lake.
 func Run(ctx context.Context, db *sql.DB, q Query, s Span) ([]string, [][]string, error) {
 	if s.FromYear > s.ToYear || s.FromYear < 1900 {
 		return nil, nil, fmt.Errorf("stats: bad span %d–%d", s.FromYear, s.ToYear)
@@ -162,6 +180,7 @@ func Run(ctx context.Context, db *sql.DB, q Query, s Span) ([]string, [][]string
 		asOf = time.Now().UTC()
 	}
 	for _, set := range []string{
+		emptyAggregates,
 		fmt.Sprintf("SET VARIABLE from_year = %d", s.FromYear),
 		fmt.Sprintf("SET VARIABLE to_year = %d", s.ToYear),
 		fmt.Sprintf("SET VARIABLE within_days = %d", within),

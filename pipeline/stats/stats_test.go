@@ -54,19 +54,19 @@ func TestSuiteOnAHandCheckedLake(t *testing.T) {
 	// Active at some time in the year. 2024 PRAKTIK: P3 (ongoing), P2 (starts
 	// 31 Dec) and U (unlinked: a participation, not a person).
 	expect(t, "participants", d.run("participants", span), []string{
-		"2023|ARBETSTRANING|1|1",
-		"2023|PRAKTIK|2|2",
-		"2024|ARBETSTRANING|2|2",
-		"2024|KARTLAGGNING|1|2",
-		"2024|PRAKTIK|2|3",
-		"2025|PRAKTIK|3|3",
+		"2023|ARBETSTRANING|1|1|pseudonymised",
+		"2023|PRAKTIK|2|2|pseudonymised",
+		"2024|ARBETSTRANING|2|2|pseudonymised",
+		"2024|KARTLAGGNING|1|2|pseudonymised",
+		"2024|PRAKTIK|2|3|pseudonymised",
+		"2025|PRAKTIK|3|3|pseudonymised",
 	})
 	// First start ever: P1 and P3 in 2023 (Praktik), P2 (Arbetsträning) and
 	// P4 (Kartläggning) in 2024. P1's 10- and 12-digit forms are one person.
 	expect(t, "new_entrants", d.run("new_entrants", span), []string{
-		"2023|PRAKTIK|2",
-		"2024|ARBETSTRANING|1",
-		"2024|KARTLAGGNING|1",
+		"2023|PRAKTIK|2|pseudonymised",
+		"2024|ARBETSTRANING|1|pseudonymised",
+		"2024|KARTLAGGNING|1|pseudonymised",
 	})
 	// Durations count both ends. 2023 Arbetsträning: 15 Jul 2023 – 29 Feb
 	// 2024 = 17+31+30+31+30+31+31+29 = 230 days. 2024 Praktik: 91 (P2, 31 Dec
@@ -83,10 +83,10 @@ func TestSuiteOnAHandCheckedLake(t *testing.T) {
 	// again: re-entered. P1 ends 29 Feb 2024 and starts 10 Jan 2025: re-entered.
 	// P4 re-enters after March, not after June: one person, re-entered.
 	expect(t, "reentry", d.run("reentry", span), []string{
-		"2023|PRAKTIK|1|1",
-		"2024|ARBETSTRANING|2|2",
-		"2024|KARTLAGGNING|1|1",
-		"2025|PRAKTIK|1|0",
+		"2023|PRAKTIK|1|1|pseudonymised",
+		"2024|ARBETSTRANING|2|2|pseudonymised",
+		"2024|KARTLAGGNING|1|1|pseudonymised",
+		"2025|PRAKTIK|1|0|pseudonymised",
 	})
 	// Within 30 days: only P1, Praktik (ends 30 Jun 2023) to Arbetsträning
 	// (starts 15 Jul 2023).
@@ -121,14 +121,14 @@ func TestBreakdowns(t *testing.T) {
 	// 2024: P1, P2, P3, P4 are persons; U and P4's second period add
 	// participations: 1 (P1) + 1 (P2 Arb) + 1 (P2 Praktik) + 1 (P3) + 2 (P4) + 1 (U) = 7.
 	expect(t, "participants by source", d.run("participants", bySource), []string{
-		"2023|amea|2|3",
-		"2024|amea|4|7",
-		"2025|amea|3|3",
+		"2023|amea|2|3|pseudonymised",
+		"2024|amea|4|7|pseudonymised",
+		"2025|amea|3|3|pseudonymised",
 	})
 	expect(t, "reentry by source", d.run("reentry", bySource), []string{
-		"2023|amea|1|1",
-		"2024|amea|3|3",
-		"2025|amea|1|0",
+		"2023|amea|1|1|pseudonymised",
+		"2024|amea|3|3|pseudonymised",
+		"2025|amea|1|0|pseudonymised",
 	})
 	bySex := span
 	bySex.By = "sex"
