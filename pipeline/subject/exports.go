@@ -1,0 +1,154 @@
+package subject
+
+import (
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/gallra/gallra/pipeline/config"
+	"github.com/gallra/gallra/pipeline/source"
+	"github.com/gallra/gallra/transforms/identity"
+	"github.com/gallra/gallra/transforms/pseudonym"
+)
+
+// ExportFile is a raw export still on disk, in a source's inbox or in the
+// done folder.
+type ExportFile struct {
+	Source string `json:"source"`
+	// Path is the file's path, with any path component that looks
+	// identifying withheld.
+	Path string `json:"path"`
+	// Reason says why a file could not be scanned ("" if it was).
+	Reason string `json:"reason,omitempty"`
+}
+
+// exportScan is what scanning the raw exports found.
+type exportScan struct {
+	scanned     int
+	holding     []ExportFile // files holding any of the persons
+	unscannable []ExportFile
+}
+
+// scanExports reads every export waiting in a source's inbox and every one
+// kept in the done folder (after_ingest = keep or move), with the source's
+// schema and the readers ingest uses, pseudonymises each identifier as
+// ingest does and notes the files that hold any of the request's persons.
+// It changes nothing: deleting those files is for the operator.
+func scanExports(job *config.Job, q *Request, pz *pseudonym.Pseudonymizer, ref time.Time) (*exportScan, error) {
+	out := &exportScan{}
+	for _, src := range job.Sources {
+		dirs := []string{src.Inbox, filepath.Join(job.Done, src.Name)}
+		for _, dir := range dirs {
+			files, err := exportFiles(dir)
+			if err != nil {
+				return nil, err
+			}
+			for _, path := range files {
+				ef := ExportFile{Source: src.Name, Path: displayPath(path, ref)}
+				hit, reason := scanExport(src, path, q, pz, ref)
+				switch {
+				case reason != "":
+					ef.Reason = reason
+					out.unscannable = append(out.unscannable, ef)
+				case hit:
+					out.scanned++
+					out.holding = append(out.holding, ef)
+				default:
+					out.scanned++
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// scanExport reports whether the export at path holds any of the persons,
+// or the reason it could not be read.
+func scanExport(src *config.Source, path string, q *Request, pz *pseudonym.Pseudonymizer, ref time.Time) (hit bool, reason string) {
+	in, err := source.Open(path, source.Options{})
+	if err != nil {
+		return false, fileReason(err)
+	}
+	defer in.Close()
+	b, err := src.Schema.Bind(in.Header())
+	if err != nil {
+		return false, "schema_drift"
+	}
+	pos, ok := b.Pos["identifier"]
+	if !ok {
+		return false, "" // a schema without an identifier column holds no one this request can name
+	}
+	in.Select([]int{b.Select[pos]})
+	for {
+		row, err := in.Next()
+		if err == io.EOF {
+			return false, ""
+		}
+		if err != nil {
+			if _, ok := errors.AsType[*source.RowError](err); ok {
+				continue
+			}
+			return false, fileReason(err)
+		}
+		if len(row.Fields) == 0 {
+			continue
+		}
+		id, err := identity.Parse(row.Fields[0], ref)
+		if err != nil || (id.Kind != identity.Personnummer && id.Kind != identity.Samordningsnummer) {
+			continue
+		}
+		p := [16]byte(pz.Pseudonym(id.Kind.String(), id.Canonical))
+		if _, ok := q.lineOf(&p); ok {
+			return true, ""
+		}
+	}
+}
+
+func fileReason(err error) string {
+	if fe, ok := errors.AsType[*source.FileError](err); ok && fe.Reason != "" {
+		return fe.Reason
+	}
+	return source.ReasonUnreadable
+}
+
+// exportFiles lists the exports in dir as ingest does: regular files with a
+// known extension, sorted by name, hidden files and Excel lock files
+// skipped; a missing folder is an empty one.
+func exportFiles(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range entries {
+		name := e.Name()
+		if !e.Type().IsRegular() || strings.HasPrefix(name, ".") || strings.HasPrefix(name, "~$") {
+			continue
+		}
+		switch strings.ToLower(filepath.Ext(name)) {
+		case ".csv", ".txt", ".tsv", ".xlsx":
+			out = append(out, filepath.Join(dir, name))
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// displayPath is path with any component that looks identifying withheld.
+func displayPath(path string, ref time.Time) string {
+	parts := strings.Split(filepath.ToSlash(path), "/")
+	for i, p := range parts {
+		if looksIdentifying(p, ref) {
+			parts[i] = "[name withheld: looks identifying]"
+		}
+	}
+	return strings.Join(parts, "/")
+}

@@ -1,0 +1,43 @@
+package subject
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/gallra/gallra/pipeline/lake"
+)
+
+// match is one of the request's persons' rows in the pseudonymised tier.
+type match struct {
+	line int // index in Request.Lines of the first line naming the person
+	p    lake.Partition
+	row  lake.Row
+}
+
+// pseudonymised returns the partitions of the pseudonymised tier of m.
+func pseudonymised(m *lake.Manifest) []lake.Partition {
+	return m.Partitions()
+}
+
+// find reads every file of the pseudonymised tier of base and returns the
+// rows of the request's persons, in partition and file order, and the
+// number of linked rows made with another key than the request's (which
+// the request's pseudonyms cannot match).
+func find(lakeDir string, base *lake.Manifest, q *Request) (out []match, otherKeys int64, err error) {
+	for _, p := range pseudonymised(base) {
+		for _, f := range base.PartitionFiles(p) {
+			err := lake.ReadFile(filepath.Join(lakeDir, filepath.FromSlash(f.Path)), func(r lake.Row) error {
+				if i, ok := q.lineOf(r.Pseudonym); ok {
+					out = append(out, match{line: i, p: p, row: r})
+				} else if r.Pseudonym != nil && r.KeyID != q.KeyID {
+					otherKeys++
+				}
+				return nil
+			})
+			if err != nil {
+				return nil, 0, fmt.Errorf("subject: reading %s: %w", f.Path, err)
+			}
+		}
+	}
+	return out, otherKeys, nil
+}
