@@ -17,12 +17,26 @@
 // seals the secret with XChaCha20-Poly1305; the 24-byte nonce precedes the
 // ciphertext, both base64url without padding, and the additional data is
 // the key line up to (without) the last space, so that the header, salt
-// and parameters cannot be altered. Lines starting with '#' are comments;
-// the key-id comment, when present, must match the key.
+// and parameters cannot be altered. Lines starting with '#' are comments.
 //
-// The environment variable GALLRA_KEY may hold the same plain key line
-// instead of a file. Errors name the file and the problem, never key
-// material, and wrap one of ErrNoKey, ErrPermissions, ErrFormat,
+// A key that has been rotated is a chain of generations (see package
+// pseudonym): the file then holds one key line per generation, oldest
+// first, all plain or all encrypted, and one key-id comment per generation
+// in the same order. Encrypted lines written together share one salt and
+// parameters (one Argon2id run at load), and from the second generation on
+// the additional data ends in " generation=<n>", so that lines cannot be
+// reordered or dropped unnoticed. Key-id comments, when present, must match
+// the keys.
+//
+// The environment variable GALLRA_KEY may hold the same plain key line(s)
+// instead of a file. The passphrase of an encrypted file comes from the file
+// named by GALLRA_KEY_PASSPHRASE_FILE, from GALLRA_KEY_PASSPHRASE, or from
+// a prompt ([PassphraseFromEnv]); never from a command line argument.
+// [StartRotation] and [FinishRotation] are the key file's side of a key
+// rotation, [CheckLake] the check that a key may write to a lake.
+//
+// Errors name the file and the problem, never key material or a
+// passphrase, and wrap one of ErrNoKey, ErrPermissions, ErrFormat,
 // ErrPassphrase or ErrExists so that callers can tell them apart with
 // errors.Is.
 package keyfile
@@ -150,29 +164,41 @@ func marshal(k pseudonym.Key, passphrase []byte, now time.Time, params argonPara
 	if k.IsZero() {
 		return nil, errors.New("keyfile: no key to write (zero Key)")
 	}
-	secret := k.Secret()
-	defer clear(secret)
+	gens := k.Generations()
 	var b bytes.Buffer
 	b.WriteString("# gallra key file. Keep it secret, keep it apart from the lake. Mode 0600.\n")
 	fmt.Fprintf(&b, "# created: %s\n", now.UTC().Format(time.RFC3339))
-	fmt.Fprintf(&b, "# key-id: %s\n", k.ID())
+	if len(gens) > 1 {
+		fmt.Fprintf(&b, "# generations: %d, oldest first; the last (%s) is current. Back up every line.\n", len(gens), k.ID())
+	}
+	for _, g := range gens {
+		fmt.Fprintf(&b, "# key-id: %s\n", g.ID())
+	}
 	if len(passphrase) == 0 {
-		fmt.Fprintf(&b, "%s %s\n", HeaderPlain, b64.EncodeToString(secret))
+		for _, g := range gens {
+			secret := g.Secret()
+			fmt.Fprintf(&b, "%s %s\n", HeaderPlain, b64.EncodeToString(secret))
+			clear(secret)
+		}
 		return b.Bytes(), nil
 	}
 	salt := make([]byte, saltSize)
-	nonce := make([]byte, chacha20poly1305.NonceSizeX, chacha20poly1305.NonceSizeX+len(secret)+chacha20poly1305.Overhead)
 	rand.Read(salt) // crypto/rand.Read never fails (Go 1.24+)
-	rand.Read(nonce)
-	aad := HeaderEncrypted + " " + b64.EncodeToString(salt) + " " + params.String()
+	prefix := HeaderEncrypted + " " + b64.EncodeToString(salt) + " " + params.String()
 	kek := argon2.IDKey(passphrase, salt, params.time, params.memory, params.threads, chacha20poly1305.KeySize)
 	defer clear(kek)
 	aead, err := chacha20poly1305.NewX(kek)
 	if err != nil {
 		return nil, fmt.Errorf("keyfile: %w", err)
 	}
-	sealed := aead.Seal(nonce, nonce, secret, []byte(aad))
-	fmt.Fprintf(&b, "%s %s\n", aad, b64.EncodeToString(sealed))
+	for i, g := range gens {
+		secret := g.Secret()
+		nonce := make([]byte, chacha20poly1305.NonceSizeX, chacha20poly1305.NonceSizeX+len(secret)+chacha20poly1305.Overhead)
+		rand.Read(nonce)
+		sealed := aead.Seal(nonce, nonce, secret, additionalData(prefix, i+1))
+		clear(secret)
+		fmt.Fprintf(&b, "%s %s\n", prefix, b64.EncodeToString(sealed))
+	}
 	return b.Bytes(), nil
 }
 
@@ -341,12 +367,11 @@ func (s source) errorf(kind error, format string, args ...any) *Error {
 // parse reads key file text. Its messages give line numbers and reasons,
 // never the text of a line: any line might be key material.
 func parse(data []byte, src source, passphrase func() ([]byte, error)) (pseudonym.Key, error) {
-	var (
-		keyID    string
-		idLine   int
-		keyLine  []string
-		keyLineN int
-	)
+	type numbered struct {
+		n int
+		f []string // key line: its fields; key-id comment: the ID
+	}
+	var ids, lines []numbered
 	for i, line := range strings.Split(string(data), "\n") {
 		n := i + 1
 		line = strings.TrimSpace(line)
@@ -355,47 +380,67 @@ func parse(data []byte, src source, passphrase func() ([]byte, error)) (pseudony
 		}
 		if c, ok := strings.CutPrefix(line, "#"); ok {
 			if id, ok := strings.CutPrefix(strings.TrimSpace(c), "key-id:"); ok {
-				if idLine != 0 {
-					return pseudonym.Key{}, src.errorf(ErrFormat, "line %d: a second key-id comment (the first is on line %d)", n, idLine)
-				}
-				keyID, idLine = strings.TrimSpace(id), n
+				ids = append(ids, numbered{n, []string{strings.TrimSpace(id)}})
 			}
 			continue
 		}
-		if keyLine != nil {
-			return pseudonym.Key{}, src.errorf(ErrFormat, "line %d: a second key line (the first is on line %d)", n, keyLineN)
-		}
-		keyLine, keyLineN = strings.Fields(line), n
+		lines = append(lines, numbered{n, strings.Fields(line)})
 	}
-	if keyLine == nil {
+	if len(lines) == 0 {
 		return pseudonym.Key{}, src.errorf(ErrFormat, "no key line (%s ...)", HeaderPlain)
 	}
-
-	var (
-		k   pseudonym.Key
-		err error
-	)
-	switch keyLine[0] {
+	header := lines[0].f[0]
+	switch header {
 	case HeaderPlain:
-		k, err = parsePlain(keyLine, keyLineN, src)
 	case HeaderEncrypted:
 		if src.env {
 			return pseudonym.Key{}, src.errorf(ErrFormat, "holds an encrypted key line; the environment takes only a plain %s line", HeaderPlain)
 		}
-		k, err = parseEncrypted(keyLine, keyLineN, src, passphrase)
 	default:
-		return pseudonym.Key{}, src.errorf(ErrFormat, "line %d: unknown header: a key line starts with %s or %s", keyLineN, HeaderPlain, HeaderEncrypted)
+		return pseudonym.Key{}, src.errorf(ErrFormat, "line %d: unknown header: a key line starts with %s or %s", lines[0].n, HeaderPlain, HeaderEncrypted)
 	}
-	if err != nil {
-		return pseudonym.Key{}, err
-	}
-	if idLine != 0 && keyID != k.ID() {
-		if !validKeyID(keyID) {
-			return pseudonym.Key{}, src.errorf(ErrFormat, "line %d: malformed key-id comment: the file is corrupted or was edited", idLine)
+	for _, l := range lines[1:] {
+		if l.f[0] != header {
+			return pseudonym.Key{}, src.errorf(ErrFormat, "line %d: every key line of a file starts with the same header (line %d: %s)", l.n, lines[0].n, header)
 		}
-		return pseudonym.Key{}, src.errorf(ErrFormat, "line %d: key-id comment says %s but the key's ID is %s: the file is corrupted or was edited", idLine, keyID, k.ID())
 	}
-	return k, nil
+	if len(ids) > 0 && len(ids) != len(lines) {
+		return pseudonym.Key{}, src.errorf(ErrFormat, "line %d: %d key-id comment(s) for %d key line(s): the file is corrupted or was edited", ids[len(ids)-1].n, len(ids), len(lines))
+	}
+
+	dec := &decrypter{src: src, passphrase: passphrase}
+	defer dec.clear()
+	var chain pseudonym.Key
+	for i, l := range lines {
+		var (
+			k   pseudonym.Key
+			err error
+		)
+		if header == HeaderPlain {
+			k, err = parsePlain(l.f, l.n, src)
+		} else {
+			k, err = dec.open(l.f, l.n, i+1)
+		}
+		if err != nil {
+			return pseudonym.Key{}, err
+		}
+		if len(ids) > 0 {
+			if id := ids[i]; id.f[0] != k.ID() {
+				if !validKeyID(id.f[0]) {
+					return pseudonym.Key{}, src.errorf(ErrFormat, "line %d: malformed key-id comment: the file is corrupted or was edited", id.n)
+				}
+				return pseudonym.Key{}, src.errorf(ErrFormat, "line %d: key-id comment says %s but the key's ID is %s: the file is corrupted or was edited", id.n, id.f[0], k.ID())
+			}
+		}
+		if i == 0 {
+			chain = k
+			continue
+		}
+		if chain, err = chain.Extend(k); err != nil {
+			return pseudonym.Key{}, src.errorf(ErrFormat, "line %d: generation %d repeats an earlier generation (%s)", l.n, i+1, k.ID())
+		}
+	}
+	return chain, nil
 }
 
 func validKeyID(s string) bool {
@@ -430,7 +475,66 @@ func parsePlain(f []string, n int, src source) (pseudonym.Key, error) {
 	return k, nil
 }
 
-func parseEncrypted(f []string, n int, src source, passphrase func() ([]byte, error)) (pseudonym.Key, error) {
+// additionalData is the AEAD's additional data of the key line of a
+// generation: the line up to its last field, and for generations after the
+// first also " generation=<n>", so that the lines of a chain cannot be
+// reordered unnoticed (generation 1 keeps the form of a key file of one
+// generation).
+func additionalData(prefix string, gen int) []byte {
+	if gen == 1 {
+		return []byte(prefix)
+	}
+	return []byte(prefix + " generation=" + strconv.Itoa(gen))
+}
+
+// decrypter opens the encrypted key lines of one file. It asks for the
+// passphrase once and runs Argon2id once per salt and parameters (a file
+// gallra writes uses one salt for all its lines).
+type decrypter struct {
+	src        source
+	passphrase func() ([]byte, error)
+	pass       []byte
+	asked      bool
+	keks       map[string][]byte
+}
+
+func (d *decrypter) clear() {
+	clear(d.pass)
+	for _, k := range d.keks {
+		clear(k)
+	}
+}
+
+func (d *decrypter) kek(salt []byte, params argonParams, id string) ([]byte, error) {
+	if k, ok := d.keks[id]; ok {
+		return k, nil
+	}
+	if !d.asked {
+		d.asked = true
+		if d.passphrase == nil {
+			return nil, d.src.errorf(ErrPassphrase, "the key is encrypted and no passphrase was given")
+		}
+		pass, err := d.passphrase()
+		d.pass = pass
+		if err != nil {
+			e := d.src.errorf(ErrPassphrase, "cannot read the passphrase")
+			e.Err = err
+			return nil, e
+		}
+	}
+	if len(d.pass) == 0 {
+		return nil, d.src.errorf(ErrPassphrase, "empty passphrase")
+	}
+	k := argon2.IDKey(d.pass, salt, params.time, params.memory, params.threads, chacha20poly1305.KeySize)
+	if d.keks == nil {
+		d.keks = map[string][]byte{}
+	}
+	d.keks[id] = k
+	return k, nil
+}
+
+func (d *decrypter) open(f []string, n, gen int) (pseudonym.Key, error) {
+	src := d.src
 	if len(f) != 4 {
 		return pseudonym.Key{}, src.errorf(ErrFormat, "line %d: %s line has %d fields, want 4", n, HeaderEncrypted, len(f))
 	}
@@ -449,32 +553,24 @@ func parseEncrypted(f []string, n int, src source, passphrase func() ([]byte, er
 	if want := chacha20poly1305.NonceSizeX + pseudonym.SecretSize + chacha20poly1305.Overhead; len(sealed) != want {
 		return pseudonym.Key{}, src.errorf(ErrFormat, "line %d: ciphertext has %d bytes, want %d (truncated?)", n, len(sealed), want)
 	}
-	if passphrase == nil {
-		return pseudonym.Key{}, src.errorf(ErrPassphrase, "the key is encrypted and no passphrase was given")
-	}
-	pass, err := passphrase()
-	defer clear(pass)
+	prefix := f[0] + " " + f[1] + " " + f[2]
+	kek, err := d.kek(salt, params, f[1]+" "+f[2])
 	if err != nil {
-		e := src.errorf(ErrPassphrase, "cannot read the passphrase")
-		e.Err = err
-		return pseudonym.Key{}, e
+		return pseudonym.Key{}, err
 	}
-	if len(pass) == 0 {
-		return pseudonym.Key{}, src.errorf(ErrPassphrase, "empty passphrase")
-	}
-	kek := argon2.IDKey(pass, salt, params.time, params.memory, params.threads, chacha20poly1305.KeySize)
-	defer clear(kek)
 	aead, err := chacha20poly1305.NewX(kek)
 	if err != nil {
 		return pseudonym.Key{}, fmt.Errorf("keyfile: %w", err)
 	}
-	aad := f[0] + " " + f[1] + " " + f[2]
 	nonce, ct := sealed[:chacha20poly1305.NonceSizeX], sealed[chacha20poly1305.NonceSizeX:]
-	secret, err := aead.Open(nil, nonce, ct, []byte(aad))
+	secret, err := aead.Open(nil, nonce, ct, additionalData(prefix, gen))
 	defer clear(secret)
 	if err != nil {
-		return pseudonym.Key{}, &Error{Path: src.path, Kind: ErrPassphrase,
-			msg: fmt.Sprintf("cannot decrypt %s: wrong passphrase or corrupted file", src.name)}
+		msg := fmt.Sprintf("cannot decrypt %s: wrong passphrase or corrupted file", src.name)
+		if gen > 1 {
+			msg = fmt.Sprintf("cannot decrypt %s at line %d (generation %d): wrong passphrase, or the file is corrupted or its lines were reordered", src.name, n, gen)
+		}
+		return pseudonym.Key{}, &Error{Path: src.path, Kind: ErrPassphrase, msg: msg}
 	}
 	k, err := pseudonym.NewKey(secret)
 	if err != nil {
