@@ -53,7 +53,8 @@ type EraseLine struct {
 // Counts in the run log: persons_requested, persons_found, rows_erased,
 // partitions_rewritten, export_files_scanned, export_files_holding_persons,
 // export_files_unscannable, and rows_under_other_keys (linked rows made with
-// another key, which this key cannot find). With opt.DryRun nothing is
+// a key that is not a generation of this key, which it cannot find; rows of
+// an older generation of a rotated key are found). With opt.DryRun nothing is
 // committed and the counts say what would be done.
 func Erase(ctx context.Context, job *config.Job, key pseudonym.Key, q *Request, opt Options) (*Erasure, error) {
 	if err := CheckReference(opt.Reference); err != nil {
@@ -94,7 +95,7 @@ func Erase(ctx context.Context, job *config.Job, key pseudonym.Key, q *Request, 
 		if !opt.DryRun && len(found) > 0 {
 			dropped, _, err := tx.Rewrite(func(p lake.Partition) bool { return affected[p] },
 				func(p lake.Partition, r lake.Row) (lake.Row, bool, error) {
-					_, hit := q.lineOf(r.Pseudonym)
+					_, hit, _ := q.matchRow(&r)
 					return r, !hit, nil
 				})
 			if err != nil {

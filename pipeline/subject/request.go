@@ -34,6 +34,7 @@ import (
 	"time"
 
 	"github.com/gallra/gallra/pipeline/config"
+	"github.com/gallra/gallra/pipeline/lake"
 	"github.com/gallra/gallra/transforms/identity"
 	"github.com/gallra/gallra/transforms/pseudonym"
 )
@@ -120,6 +121,7 @@ type Request struct {
 	Reference time.Time
 
 	ps func() *persons
+	pz *pseudonym.Pseudonymizer // carries older key generations' values forward
 }
 
 // persons maps a pseudonym to the index in Lines of the first line naming
@@ -146,6 +148,28 @@ func (q *Request) lineOf(p *[16]byte) (int, bool) {
 	return i, ok
 }
 
+// matchRow returns the index in Lines of the first line naming the person of
+// row r, if the request names them. A row whose key ID is an older
+// generation of the request's key (a rotation not yet applied to it) is
+// matched by carrying its pseudonym forward; foreign reports a linked row
+// made with a key that is not in the request key's chain at all.
+func (q *Request) matchRow(r *lake.Row) (i int, ok, foreign bool) {
+	if r.Pseudonym == nil {
+		return 0, false, false
+	}
+	if r.KeyID == q.KeyID {
+		i, ok = q.lineOf(r.Pseudonym)
+		return i, ok, false
+	}
+	v, err := q.pz.Advance(r.KeyID, pseudonym.Pseudonym(*r.Pseudonym))
+	if err != nil {
+		return 0, false, true
+	}
+	p := [16]byte(v)
+	i, ok = q.lineOf(&p)
+	return i, ok, false
+}
+
 // ReferenceDate is the date 10-digit identifiers are read against: the
 // job's reference_date, or the UTC date of now, as a night would use.
 func ReferenceDate(job *config.Job, now time.Time) time.Time {
@@ -170,7 +194,7 @@ func NewPseudonymizer(job *config.Job, key pseudonym.Key) (*pseudonym.Pseudonymi
 // *InputError listing every such line by number and reason; a request with
 // no identifier at all is ErrNoPersons.
 func Read(r io.Reader, pz *pseudonym.Pseudonymizer, ref time.Time) (*Request, error) {
-	q := &Request{KeyID: pz.KeyID(), Reference: ref}
+	q := &Request{KeyID: pz.KeyID(), Reference: ref, pz: pz}
 	ps := &persons{byPseudonym: map[[16]byte]int{}}
 	q.ps = func() *persons { return ps }
 	var bad []LineError

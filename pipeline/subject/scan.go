@@ -21,15 +21,17 @@ func pseudonymised(m *lake.Manifest) []lake.Partition {
 
 // find reads every file of the pseudonymised tier of base and returns the
 // rows of the request's persons, in partition and file order, and the
-// number of linked rows made with another key than the request's (which
-// the request's pseudonyms cannot match).
+// number of linked rows made with a key outside the request key's chain
+// (which the request's pseudonyms cannot match).
 func find(lakeDir string, base *lake.Manifest, q *Request) (out []match, otherKeys int64, err error) {
 	for _, p := range pseudonymised(base) {
 		for _, f := range base.PartitionFiles(p) {
 			err := lake.ReadFile(filepath.Join(lakeDir, filepath.FromSlash(f.Path)), func(r lake.Row) error {
-				if i, ok := q.lineOf(r.Pseudonym); ok {
+				i, ok, foreign := q.matchRow(&r)
+				switch {
+				case ok:
 					out = append(out, match{line: i, p: p, row: r})
-				} else if r.Pseudonym != nil && r.KeyID != q.KeyID {
+				case foreign:
 					otherKeys++
 				}
 				return nil

@@ -3,6 +3,7 @@ package subject_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/gallra/gallra/pipeline/config"
+	"github.com/gallra/gallra/pipeline/keyfile"
 	"github.com/gallra/gallra/pipeline/lake"
 	"github.com/gallra/gallra/pipeline/lakeop"
 	"github.com/gallra/gallra/pipeline/subject"
@@ -532,5 +534,39 @@ func TestEraseNeedsAReference(t *testing.T) {
 	}
 	if _, inLake := lakeRows(t, f.Dir); inLake[f.pseudonymOf(t, p1ten)] != 3 {
 		t.Error("erased without a reference")
+	}
+}
+
+func TestKeyGenerations(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	k2, err := keyfile.Generate(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A rotated key (the lake's rows still of generation 1) finds the rows
+	// by carrying them forward.
+	chain, err := f.Key.Extend(k2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pz, _ := subject.NewPseudonymizer(f.job, chain)
+	q, err := subject.Read(strings.NewReader(p1ten+"\n"), pz, f.ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := subject.Access(ctx, f.job, q, f.opts("", false))
+	if err != nil || rep.Rows() != 3 || rep.Log.Counts["rows_under_other_keys"] != 0 {
+		t.Errorf("rotated key: %v, %d rows, %v", err, rep.Rows(), rep.Log.Counts)
+	}
+	// An unrelated key finds nobody and says why.
+	pz, _ = subject.NewPseudonymizer(f.job, k2)
+	q, _ = subject.Read(strings.NewReader(p1ten+"\n"), pz, f.ref)
+	rep, err = subject.Access(ctx, f.job, q, f.opts("", false))
+	if err != nil || rep.Rows() != 0 || rep.Log.Counts["rows_under_other_keys"] != int64(len(rows)-1) {
+		t.Errorf("other key: %v, %d rows, %v", err, rep.Rows(), rep.Log.Counts)
+	}
+	if !strings.Contains(f.log.String(), "another key") {
+		t.Errorf("no warning logged: %s", f.log.String())
 	}
 }
