@@ -31,6 +31,7 @@ import (
 	"github.com/gallra/gallra/pipeline/config"
 	"github.com/gallra/gallra/pipeline/crashpoint"
 	"github.com/gallra/gallra/pipeline/duck"
+	"github.com/gallra/gallra/pipeline/keyfile"
 	"github.com/gallra/gallra/pipeline/lake"
 	"github.com/gallra/gallra/pipeline/merge"
 	"github.com/gallra/gallra/pipeline/quarantine"
@@ -152,6 +153,11 @@ func (r *run) execute(ctx context.Context, key pseudonym.Key) (err error) {
 		r.log.Warn("recovered the lake from an interrupted run", "rolled_forward_generation", rec.RolledForward,
 			"discarded_runs", rec.DiscardedRuns, "orphans", len(rec.Orphans), "stale_lock", lock.Stale)
 	}
+	// Only the key generation the lake was last written with may write to
+	// it: after a half-done rotation the pseudonyms would not link.
+	if err := keyfile.CheckLake(key, base.KeyID); err != nil {
+		return err
+	}
 	r.base, r.seen = base, map[string]string{}
 	if rec.RolledForward != 0 {
 		r.logInterruptedRun(base)
@@ -224,7 +230,7 @@ func (r *run) execute(ctx context.Context, key pseudonym.Key) (err error) {
 		r.rep.Generation = r.base.Generation
 		r.log.Info("nothing new to commit", "generation", r.base.Generation)
 	} else {
-		next, err := lake.Publish(r.job.Lake, r.base, lake.Change{RunID: r.rep.RunID, Add: staged, Remove: res.Superseded, Inputs: inputs})
+		next, err := lake.Publish(r.job.Lake, r.base, lake.Change{RunID: r.rep.RunID, Add: staged, Remove: res.Superseded, Inputs: inputs, KeyID: key.ID()})
 		if next == nil {
 			_ = w.Abort() // the commit point was not reached: the lake is as it was
 		}

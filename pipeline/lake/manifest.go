@@ -37,6 +37,10 @@ type Manifest struct {
 	Files      []FileInfo `json:"files"`      // sorted by Path
 	Inputs     []Input    `json:"inputs"`     // sorted by SHA256
 	Runs       []string   `json:"runs"`       // committed run IDs, oldest first
+	// KeyID is the key generation the pseudonymised rows were last written
+	// with (every row's key_id should be it; see keyfile.CheckLake). Empty
+	// in a lake that has not recorded one.
+	KeyID string `json:"key_id,omitempty"`
 	// Pending is set while a commit is being applied: the renames and
 	// deletions that make the data files match Files. Recover finishes them.
 	Pending *Pending `json:"pending,omitempty"`

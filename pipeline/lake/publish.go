@@ -19,6 +19,7 @@ type Change struct {
 	Add    []StagedFile // new data files, staged by a Writer of this run
 	Remove []string     // data files (paths relative to the lake) that the new ones supersede
 	Inputs []Input      // exports ingested
+	KeyID  string       // the key generation the run wrote with; empty keeps the lake's Manifest.KeyID
 }
 
 // Publish makes a run's change the lake's, all at once:
@@ -43,6 +44,9 @@ func Publish(lakeDir string, base *Manifest, c Change) (*Manifest, error) {
 	next.Generation++
 	next.RunID = c.RunID
 	next.Runs = append(next.Runs, c.RunID)
+	if c.KeyID != "" {
+		next.KeyID = c.KeyID
+	}
 	removed := make(map[string]bool, len(c.Remove))
 	for _, p := range c.Remove {
 		removed[p] = true

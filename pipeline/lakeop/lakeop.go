@@ -88,6 +88,10 @@ type Tx struct {
 	RunID string
 	// Log is the operation's run-log entry; add counts to it.
 	Log *Log
+	// KeyID, if set, is the key generation the lake's rows carry after the
+	// commit (lake.Manifest.KeyID); a key rotation sets it. A change of key
+	// ID alone is a commit too.
+	KeyID string
 
 	w      *lake.Writer
 	staged []lake.StagedFile
@@ -205,12 +209,13 @@ func Do(ctx context.Context, lakeDir string, fn Func, opt Options) (log *Log, er
 		}
 		staged = append(staged, files...)
 	}
-	if len(staged) == 0 && len(tx.remove) == 0 {
+	keyChange := tx.KeyID != "" && tx.KeyID != base.KeyID
+	if len(staged) == 0 && len(tx.remove) == 0 && !keyChange {
 		abort()
 		log.Outcome = OutcomeNothing
 		return log, nil
 	}
-	next, err := lake.Publish(lakeDir, base, lake.Change{RunID: log.RunID, Add: staged, Remove: tx.remove})
+	next, err := lake.Publish(lakeDir, base, lake.Change{RunID: log.RunID, Add: staged, Remove: tx.remove, KeyID: tx.KeyID})
 	if next == nil {
 		abort() // the commit point was not reached: the lake is as it was
 	}
