@@ -170,9 +170,24 @@ func (r *run) execute(ctx context.Context, key pseudonym.Key) (err error) {
 	}
 	r.rep.Quarantine = qpath
 
+	// The run's writer comes first: its staging directory also holds the
+	// batch's spilled runs, so whatever a crash leaves there the next
+	// Recover removes.
+	w, err := lake.NewWriter(r.job.Lake, r.rep.RunID, lake.MaxBufferedRows(writerBufferedRows))
+	if err != nil {
+		return err
+	}
+	published := false
+	defer func() {
+		if !published {
+			_ = w.Abort()
+		}
+	}()
+	batch := merge.NewSpillingBatch(filepath.Join(r.job.Lake, lake.StagingDir, r.rep.RunID, "merge"), batchMemory)
+	defer batch.Close()
+
 	// Read: every inbox, in configuration order, files in name order. Later
 	// versions of a participation replace earlier ones within the batch.
-	batch := merge.NewBatch()
 	var inputs []lake.Input
 	var done []doneFile // exports to cull once the lake holds them
 	for _, src := range r.job.Sources {
@@ -187,14 +202,14 @@ func (r *run) execute(ctx context.Context, key pseudonym.Key) (err error) {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			entries, frep := r.ingestFile(src, path)
+			frep, err := r.ingestFile(src, path, batch)
+			if err != nil {
+				return err
+			}
 			srep.Files = append(srep.Files, frep)
 			srep.Counts.Add(frep.Counts)
 			switch frep.Status {
 			case report.FileOK:
-				for _, e := range entries {
-					batch.Add(e)
-				}
 				inputs = append(inputs, lake.Input{SHA256: frep.SHA256, Source: src.Name, Name: frep.Path,
 					Bytes: frep.Bytes, Rows: frep.Counts.Read, RunID: r.rep.RunID})
 				done = append(done, doneFile{src.Name, path})
@@ -210,19 +225,16 @@ func (r *run) execute(ctx context.Context, key pseudonym.Key) (err error) {
 	}
 
 	// Merge and publish: nothing is visible until the manifest switches.
-	w, err := lake.NewWriter(r.job.Lake, r.rep.RunID)
+	res, err := merge.Apply(r.job.Lake, r.base, batch, w)
 	if err != nil {
 		return err
 	}
-	res, err := merge.Apply(r.job.Lake, r.base, batch, w)
-	if err != nil {
-		_ = w.Abort()
+	if err := batch.Close(); err != nil {
 		return err
 	}
 	crashpoint.Hit("merged")
 	staged, err := w.Stage()
 	if err != nil {
-		_ = w.Abort()
 		return err
 	}
 	if len(staged) == 0 && len(res.Superseded) == 0 && len(inputs) == 0 {
@@ -231,9 +243,10 @@ func (r *run) execute(ctx context.Context, key pseudonym.Key) (err error) {
 		r.log.Info("nothing new to commit", "generation", r.base.Generation)
 	} else {
 		next, err := lake.Publish(r.job.Lake, r.base, lake.Change{RunID: r.rep.RunID, Add: staged, Remove: res.Superseded, Inputs: inputs, KeyID: key.ID()})
-		if next == nil {
-			_ = w.Abort() // the commit point was not reached: the lake is as it was
-		}
+		// Without a next manifest the commit point was not reached: the
+		// deferred Abort leaves the lake as it was. Past it, the staged
+		// files belong to the manifest.
+		published = next != nil
 		if err != nil {
 			return err
 		}
@@ -259,6 +272,16 @@ func (r *run) execute(ctx context.Context, key pseudonym.Key) (err error) {
 }
 
 type doneFile struct{ source, path string }
+
+// Memory bounds of a run: the batch spills beyond batchMemory, and the lake
+// writer holds at most writerBufferedRows rows in unfinished row groups.
+// Together with the readers' buffers they keep a run's peak RSS flat in the
+// size of the night's exports.
+// Variables, not constants, so that tests can make a run spill.
+var (
+	batchMemory        int64 = 48 << 20
+	writerBufferedRows int64 = 1 << 20
+)
 
 // afterIngest deletes, moves or keeps an export that the lake now holds.
 func (r *run) afterIngest(d doneFile) error {
@@ -365,20 +388,24 @@ func inboxFiles(dir string) ([]string, error) {
 	return out, nil
 }
 
-// ingestFile reads one export into entries for the run's batch. A file is
-// all-or-nothing: if it cannot be read to the end, its entries and its
-// quarantine entries are dropped, and it is reported as rejected and stays in
-// the inbox. An export the lake already holds (same content hash) is a
-// duplicate: read by nobody, culled after the run like any ingested file.
-func (r *run) ingestFile(src *config.Source, path string) ([]merge.Entry, *report.InputFile) {
+// ingestFile reads one export into the run's batch. A file is
+// all-or-nothing: if it cannot be read to the end, its entries are discarded
+// from the batch and its quarantine entries dropped, and it is reported as
+// rejected and stays in the inbox. An export the lake already holds (same
+// content hash) is a duplicate: read by nobody, culled after the run like any
+// ingested file. The error is not the file's but the run's (the batch could
+// not spill): the run fails.
+func (r *run) ingestFile(src *config.Source, path string, batch *merge.Batch) (*report.InputFile, error) {
 	rel := r.relPath(path)
 	frep := &report.InputFile{Path: rel, Status: report.FileOK, Counts: report.Counts{Files: 1, Quarantined: map[string]int{}}}
 	log := r.log.With("source", src.Name, "file", rel)
-	reject := func(reason string, err error) ([]merge.Entry, *report.InputFile) {
+	mark := batch.Mark()
+	reject := func(reason string, err error) (*report.InputFile, error) {
+		batch.Discard(mark)
 		frep.Status, frep.Reason, frep.Error = report.FileRejected, reason, err.Error()
 		frep.Counts = report.Counts{Files: 1, RejectedFiles: 1, Quarantined: map[string]int{}}
 		log.Error("file rejected; it stays in the inbox", "reason", reason, "error", err.Error())
-		return nil, frep
+		return frep, nil
 	}
 	st, err := os.Stat(path)
 	if err != nil {
@@ -395,13 +422,13 @@ func (r *run) ingestFile(src *config.Source, path string) ([]merge.Entry, *repor
 		frep.Status, frep.Reason = report.FileDuplicate, "already ingested by run "+in.RunID+" as "+in.Name
 		frep.Counts = report.Counts{Files: 1, DuplicateFiles: 1, Quarantined: map[string]int{}}
 		log.Info("export already in the lake; skipped", "ingested_by", in.RunID)
-		return nil, frep
+		return frep, nil
 	}
 	if other, ok := r.seen[frep.SHA256]; ok {
 		frep.Status, frep.Reason = report.FileDuplicate, "same content as "+other+" in this run"
 		frep.Counts = report.Counts{Files: 1, DuplicateFiles: 1, Quarantined: map[string]int{}}
 		log.Info("export delivered twice in this run; skipped", "same_as", other)
-		return nil, frep
+		return frep, nil
 	}
 	in, err := source.Open(path, source.Options{})
 	if err != nil {
@@ -418,7 +445,6 @@ func (r *run) ingestFile(src *config.Source, path string) ([]merge.Entry, *repor
 	in.Select(b.Select)
 
 	fr := newFileRun(r, src, b, rel)
-	var entries []merge.Entry
 	for {
 		row, err := in.Next()
 		if err == io.EOF {
@@ -445,7 +471,10 @@ func (r *run) ingestFile(src *config.Source, path string) ([]merge.Entry, *repor
 			fr.quarantine(row.Line, rej.field, rej.reason)
 			continue
 		}
-		entries = append(entries, e)
+		if err := batch.Add(e); err != nil {
+			batch.Discard(mark)
+			return frep, err
+		}
 		fr.counts.Accepted++
 		if e.Row.Pseudonym == nil {
 			fr.counts.Unlinked++
@@ -461,7 +490,7 @@ func (r *run) ingestFile(src *config.Source, path string) ([]merge.Entry, *repor
 	frep.Counts = fr.counts
 	log.Info("file read", "rows_read", fr.counts.Read, "rows_accepted", fr.counts.Accepted,
 		"rows_quarantined", fr.counts.QuarantinedTotal(), "encoding", frep.Encoding)
-	return entries, frep
+	return frep, nil
 }
 
 func fileReason(err error, def string) string {

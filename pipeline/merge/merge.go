@@ -12,10 +12,18 @@
 // Merging rewrites only the partitions it changes: a partition whose
 // incoming rows all equal what it already holds is left alone, so a nightly
 // full snapshot of an unchanged register writes nothing.
+//
+// Memory stays bounded whatever the night's size: a Batch made by
+// NewSpillingBatch writes its entries out as runs sorted by source and record
+// key once it passes its budget, and Apply merges one source at a time by
+// walking the runs and the stored partitions together in record key order
+// (the files merge writes are in that order), so neither the night nor the
+// lake is ever held whole.
 package merge
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -38,43 +46,6 @@ func (e *Entry) partition() lake.Partition {
 	return lake.Partition{Source: e.Source, StartYear: lake.DateOf(e.Row.PeriodStart).Year()}
 }
 
-// Batch collects a run's entries; a later Add of the same record key
-// replaces the earlier one.
-type Batch struct {
-	entries map[[16]byte]*state
-	order   [][16]byte // first-seen order, for deterministic output
-	movable map[string]bool
-}
-
-type state struct {
-	Entry
-	existed   bool // an earlier version was found in the lake
-	unchanged bool // ... and it holds the same content: keep it as it is
-}
-
-// NewBatch returns an empty batch.
-func NewBatch() *Batch {
-	return &Batch{entries: map[[16]byte]*state{}, movable: map[string]bool{}}
-}
-
-// Add puts an entry into the batch, replacing any earlier entry with the same
-// record key.
-func (b *Batch) Add(e Entry) {
-	k := e.Row.RecordKey
-	if s, ok := b.entries[k]; ok {
-		s.Entry = e
-	} else {
-		b.entries[k] = &state{Entry: e}
-		b.order = append(b.order, k)
-	}
-	if e.ByRecordID {
-		b.movable[e.Source] = true
-	}
-}
-
-// Len is the number of distinct participations in the batch.
-func (b *Batch) Len() int { return len(b.entries) }
-
 // Stats counts what a merge did to one partition.
 type Stats struct {
 	Partition lake.Partition `json:"partition"`
@@ -91,12 +62,90 @@ type Result struct {
 	Stats      []Stats  // per partition the batch touched, in partition order
 }
 
-// Apply merges the batch into the lake described by base. It reads the
-// stored rows of every partition the batch may touch and writes, through w,
-// one new file for each partition that changes: its stored rows that the
-// batch does not replace, then the batch's new and updated rows. The caller
-// publishes w's staged files together with Result.Superseded.
+// Apply merges the batch into the lake described by base and writes, through
+// w, one new file for each partition that changes: its stored rows that the
+// batch does not replace and the batch's new and updated rows, in record key
+// order. The caller publishes w's staged files together with
+// Result.Superseded.
+//
+// Apply works one source at a time, in bounded memory: the batch's entries of
+// the source (merged from its spilled runs) and the stored rows of the
+// partitions they may touch are walked together in record key order. A first
+// walk finds which partitions change; a second rewrites just those. Files
+// that gallra wrote are in record key order already; a stored file that is
+// not (written by another tool) is sorted once, through the batch's spill
+// directory, and merged from there. Only partitions of the participation
+// table itself are considered (a lake.Partition with any field besides
+// Source and StartYear set belongs to another table).
 func Apply(lakeDir string, base *lake.Manifest, b *Batch, w *lake.Writer) (*Result, error) {
+	if err := b.prepare(); err != nil {
+		return nil, err
+	}
+	m := &applier{lakeDir: lakeDir, base: base, b: b, w: w,
+		stats:  map[lake.Partition]*Stats{},
+		sorted: &sortedStored{budget: b.budget}}
+	if b.dir != "" {
+		m.sorted.dir = filepath.Join(b.dir, "stored")
+	}
+	defer m.sorted.close()
+	baseParts := base.Partitions()
+	res := &Result{}
+	var rewritten []lake.Partition
+	for _, src := range b.sources() {
+		cands := map[lake.Partition]bool{}
+		for p := range b.parts {
+			if p.Source == src {
+				cands[p] = true
+			}
+		}
+		if b.movable[src] {
+			for _, p := range baseParts {
+				if p.Source == src && plain(p) {
+					cands[p] = true
+				}
+			}
+		}
+		var storedParts []lake.Partition
+		for _, p := range sortedPartitions(cands) {
+			if len(base.PartitionFiles(p)) > 0 {
+				storedParts = append(storedParts, p)
+			}
+		}
+		changed, err := m.source(src, storedParts)
+		if err != nil {
+			return nil, err
+		}
+		rewritten = append(rewritten, changed...)
+	}
+	for _, p := range sortedPartitions(keys(m.stats)) {
+		res.Stats = append(res.Stats, *m.stats[p])
+	}
+	slices.SortFunc(rewritten, comparePartitions)
+	for _, p := range rewritten {
+		for _, f := range base.PartitionFiles(p) {
+			res.Superseded = append(res.Superseded, f.Path)
+		}
+	}
+	return res, nil
+}
+
+// plain reports whether p is a partition of the participation table: no
+// field set besides Source and StartYear.
+func plain(p lake.Partition) bool {
+	return p == lake.Partition{Source: p.Source, StartYear: p.StartYear}
+}
+
+type applier struct {
+	lakeDir string
+	base    *lake.Manifest
+	b       *Batch
+	w       *lake.Writer
+	stats   map[lake.Partition]*Stats
+	sorted  *sortedStored
+}
+
+// source merges one source's entries and returns the partitions it rewrote.
+func (m *applier) source(src string, storedParts []lake.Partition) ([]lake.Partition, error) {
 	stats := map[lake.Partition]*Stats{}
 	st := func(p lake.Partition) *Stats {
 		if stats[p] == nil {
@@ -104,98 +153,156 @@ func Apply(lakeDir string, base *lake.Manifest, b *Batch, w *lake.Writer) (*Resu
 		}
 		return stats[p]
 	}
-	incoming := map[lake.Partition][][16]byte{}
-	for _, k := range b.order {
-		p := b.entries[k].partition()
-		incoming[p] = append(incoming[p], k)
-		st(p)
-	}
-	candidates := map[lake.Partition]bool{}
-	for p := range incoming {
-		candidates[p] = true
-	}
-	for _, p := range base.Partitions() {
-		if b.movable[p.Source] {
-			candidates[p] = true
+	commitStats := func() {
+		for p, s := range stats {
+			m.stats[p] = s
 		}
 	}
-	parts := sortedPartitions(candidates)
 
-	// Pass 1: find the stored versions of incoming participations.
-	for _, p := range parts {
-		err := readPartition(lakeDir, base, p, func(r lake.Row) error {
-			s, ok := b.entries[r.RecordKey]
-			if !ok {
-				return nil
-			}
-			s.existed = true
-			if s.partition() == p && lake.SameContent(&r, &s.Row) {
-				s.unchanged = true
-			} else if s.partition() != p {
-				st(p).MovedOut++
-			}
-			return nil
-		})
+	if len(storedParts) == 0 {
+		// Nothing stored to merge with: every entry is new.
+		in, err := m.b.iter(src)
 		if err != nil {
 			return nil, err
 		}
+		defer in.close()
+		for {
+			e, ok, err := in.next()
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				break
+			}
+			p := e.partition()
+			s := st(p)
+			s.Inserted++
+			s.Rewritten = true
+			if err := m.w.Write(p, e.Row); err != nil {
+				return nil, fmt.Errorf("merge: %s: %w", p, err)
+			}
+		}
+		commitStats()
+		return nil, nil
 	}
 
-	// Pass 2: rewrite the partitions that change.
-	res := &Result{}
-	for _, p := range parts {
-		s := st(p)
-		for _, k := range incoming[p] {
-			e := b.entries[k]
+	// Pass 1: find what changes. A stored file found out of record key
+	// order is sorted and the pass starts over.
+	for {
+		clear(stats)
+		in, err := m.b.iter(src)
+		if err != nil {
+			return nil, err
+		}
+		err = m.join(in, storedParts, func(e *Entry, vs []stored) error {
+			if e == nil {
+				return nil
+			}
+			p := e.partition()
+			unchanged := false
+			for i := range vs {
+				v := &vs[i]
+				if v.part == p && lake.SameContent(&v.row, &e.Row) {
+					unchanged = true
+				} else if v.part != p {
+					st(v.part).MovedOut++
+				}
+			}
+			s := st(p)
 			switch {
-			case e.unchanged:
+			case unchanged:
 				s.Unchanged++
-			case e.existed:
+			case len(vs) > 0:
 				s.Updated++
 			default:
 				s.Inserted++
 			}
+			return nil
+		})
+		in.close()
+		var ue *unsortedError
+		if errors.As(err, &ue) {
+			if m.sorted.sorters[ue.file] != nil {
+				return nil, err // sorted and still out of order: a bug
+			}
+			if err := m.sorted.sort(ue.file, partitionOf(m, storedParts, ue.file)); err != nil {
+				return nil, fmt.Errorf("merge: sorting %s: %w", ue.file, err)
+			}
+			continue
 		}
+		if err != nil {
+			return nil, err
+		}
+		break
+	}
+	changed := map[lake.Partition]bool{}
+	for p, s := range stats {
 		if s.Inserted == 0 && s.Updated == 0 && s.MovedOut == 0 {
 			if s.Unchanged == 0 {
-				delete(stats, p) // searched for moved rows, none found
+				delete(stats, p)
 			}
 			continue
 		}
 		s.Rewritten = true
-		err := readPartition(lakeDir, base, p, func(r lake.Row) error {
-			if e, ok := b.entries[r.RecordKey]; ok && !e.unchanged {
-				return nil // replaced by the incoming version
-			}
-			return w.Write(p, r)
-		})
-		if err != nil {
-			return nil, err
+		changed[p] = true
+	}
+	commitStats()
+	if len(changed) == 0 {
+		return nil, nil
+	}
+
+	// Pass 2: rewrite the partitions that change, reading only those.
+	var readParts []lake.Partition
+	for _, p := range storedParts {
+		if changed[p] {
+			readParts = append(readParts, p)
 		}
-		for _, k := range incoming[p] {
-			if e := b.entries[k]; !e.unchanged {
-				if err := w.Write(p, e.Row); err != nil {
-					return nil, fmt.Errorf("merge: %s: %w", p, err)
+	}
+	in, err := m.b.iter(src)
+	if err != nil {
+		return nil, err
+	}
+	defer in.close()
+	err = m.join(in, readParts, func(e *Entry, vs []stored) error {
+		replace := false
+		if e != nil && changed[e.partition()] {
+			replace = true
+			for i := range vs {
+				if vs[i].part == e.partition() && lake.SameContent(&vs[i].row, &e.Row) {
+					replace = false // unchanged: the stored version stays as it is
+					break
 				}
 			}
 		}
-		for _, f := range base.PartitionFiles(p) {
-			res.Superseded = append(res.Superseded, f.Path)
+		if !replace {
+			for i := range vs {
+				if err := m.w.Write(vs[i].part, vs[i].row); err != nil {
+					return fmt.Errorf("merge: %s: %w", vs[i].part, err)
+				}
+			}
+			return nil
 		}
+		if err := m.w.Write(e.partition(), e.Row); err != nil {
+			return fmt.Errorf("merge: %s: %w", e.partition(), err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	for _, p := range sortedPartitions(keys(stats)) {
-		res.Stats = append(res.Stats, *stats[p])
-	}
-	return res, nil
+	return sortedPartitions(changed), nil
 }
 
-func readPartition(lakeDir string, base *lake.Manifest, p lake.Partition, fn func(lake.Row) error) error {
-	for _, f := range base.PartitionFiles(p) {
-		if err := lake.ReadFile(filepath.Join(lakeDir, filepath.FromSlash(f.Path)), fn); err != nil {
-			return fmt.Errorf("merge: reading %s: %w", f.Path, err)
+// partitionOf returns the partition of a stored file's path.
+func partitionOf(m *applier, parts []lake.Partition, path string) lake.Partition {
+	for _, p := range parts {
+		for _, f := range m.base.PartitionFiles(p) {
+			if filepath.Join(m.lakeDir, filepath.FromSlash(f.Path)) == path {
+				return p
+			}
 		}
 	}
-	return nil
+	return lake.Partition{}
 }
 
 func keys[V any](m map[lake.Partition]V) map[lake.Partition]bool {
@@ -206,13 +313,15 @@ func keys[V any](m map[lake.Partition]V) map[lake.Partition]bool {
 	return out
 }
 
+func comparePartitions(a, b lake.Partition) int {
+	return cmp.Or(cmp.Compare(a.Source, b.Source), cmp.Compare(a.StartYear, b.StartYear))
+}
+
 func sortedPartitions(m map[lake.Partition]bool) []lake.Partition {
 	out := make([]lake.Partition, 0, len(m))
 	for p := range m {
 		out = append(out, p)
 	}
-	slices.SortFunc(out, func(a, b lake.Partition) int {
-		return cmp.Or(cmp.Compare(a.Source, b.Source), cmp.Compare(a.StartYear, b.StartYear))
-	})
+	slices.SortFunc(out, comparePartitions)
 	return out
 }

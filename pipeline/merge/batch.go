@@ -1,0 +1,462 @@
+package merge
+
+import (
+	"bufio"
+	"bytes"
+	"cmp"
+	"container/heap"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+
+	"github.com/gallra/gallra/pipeline/lake"
+)
+
+// DefaultMaxMemory is the memory a spilling batch holds its entries in
+// before it writes them out as a sorted run (see NewSpillingBatch).
+const DefaultMaxMemory = 48 << 20
+
+// refSize is what one entry costs besides its record: its ref.
+const refSize = 48
+
+// Batch collects a run's entries; a later Add of the same record key
+// replaces the earlier one (a later file wins over an earlier one, a later
+// line over an earlier line: the order of Add).
+//
+// A batch made by NewSpillingBatch holds at most about its memory budget:
+// beyond it, it sorts what it holds by source and record key and writes it to
+// a run file in its spill directory; Apply merges the runs. The spill files
+// hold pseudonymised lake rows only, never raw identifiers. Call Close to
+// remove them.
+type Batch struct {
+	tab     *strtab
+	dir     string // spill directory; "" = never spill
+	budget  int64
+	arena   []byte // records of the entries held in memory
+	refs    []ref  // the entries held in memory, in add order until sorted
+	seq     uint64 // number of the next entry
+	guard   uint64 // entries numbered guard or more may still be discarded
+	dead    []seqRange
+	runs    []*spillRun
+	parts   map[lake.Partition]bool // partitions of incoming entries
+	movable map[string]bool         // sources with entries keyed by record ID
+	added   int
+	keepAll bool // a sorter of stored rows: keep every version
+}
+
+// ref is an entry held in memory: where its record is, and what it sorts by.
+type ref struct {
+	key [16]byte
+	seq uint64
+	src uint64 // string number of the source
+	off uint32
+	n   uint32
+}
+
+type seqRange struct{ from, to uint64 }
+
+// NewBatch returns an empty batch that holds all its entries in memory.
+func NewBatch() *Batch {
+	return &Batch{tab: newStrtab(), budget: math.MaxInt64,
+		parts: map[lake.Partition]bool{}, movable: map[string]bool{}}
+}
+
+// NewSpillingBatch returns an empty batch that holds at most about maxMemory
+// bytes of entries in memory (DefaultMaxMemory if maxMemory <= 0) and spills
+// the rest, as sorted runs, into dir. dir is created when first needed; it
+// should lie where a crashed run's leftovers are cleaned up, such as the
+// run's staging directory in the lake.
+func NewSpillingBatch(dir string, maxMemory int64) *Batch {
+	b := NewBatch()
+	if maxMemory <= 0 {
+		maxMemory = DefaultMaxMemory
+	}
+	b.dir, b.budget = dir, maxMemory
+	return b
+}
+
+// Add puts an entry into the batch, replacing any earlier entry with the same
+// record key. It fails only if spilling fails.
+func (b *Batch) Add(e Entry) error {
+	off := len(b.arena)
+	b.arena = b.tab.encode(b.arena, b.seq, &e)
+	b.refs = append(b.refs, ref{key: e.Row.RecordKey, seq: b.seq, src: b.tab.id(e.Source),
+		off: uint32(off), n: uint32(len(b.arena) - off)})
+	b.seq++
+	b.added++
+	b.parts[e.partition()] = true
+	if e.ByRecordID {
+		b.movable[e.Source] = true
+	}
+	if b.dir != "" && (int64(len(b.arena))+int64(len(b.refs))*refSize > b.budget || len(b.arena) > math.MaxUint32/2) {
+		return b.spill(b.guard)
+	}
+	return nil
+}
+
+// Len is the number of entries added and not discarded, before later
+// versions of a participation are folded into one.
+func (b *Batch) Len() int { return b.added }
+
+// Mark is a point in a batch's entries that Discard can go back to.
+type Mark struct {
+	seq   uint64
+	added int
+}
+
+// Mark returns the current point, so that the entries added after it (one
+// export file's) can be discarded if that file turns out unusable. Only the
+// latest mark can be discarded to: versions added before it may already have
+// been folded together.
+func (b *Batch) Mark() Mark {
+	b.guard = b.seq
+	return Mark{b.seq, b.added}
+}
+
+// Discard drops every entry added since m.
+func (b *Batch) Discard(m Mark) {
+	if m.seq == b.seq {
+		return
+	}
+	i := len(b.refs)
+	for i > 0 && b.refs[i-1].seq >= m.seq {
+		i--
+	}
+	if i < len(b.refs) {
+		b.arena = b.arena[:b.refs[i].off]
+		b.refs = b.refs[:i]
+	}
+	b.dead = append(b.dead, seqRange{m.seq, b.seq}) // for entries already spilled
+	b.added = m.added
+}
+
+func (b *Batch) isDead(seq uint64) bool {
+	for _, r := range b.dead {
+		if r.from <= seq && seq < r.to {
+			return true
+		}
+	}
+	return false
+}
+
+// Close removes the batch's spill files. The batch is empty afterwards.
+func (b *Batch) Close() error {
+	b.arena, b.refs, b.runs = nil, nil, nil
+	if b.dir == "" {
+		return nil
+	}
+	if err := os.RemoveAll(b.dir); err != nil {
+		return fmt.Errorf("merge: removing spill files: %w", err)
+	}
+	return nil
+}
+
+// sortRefs orders the in-memory entries by source name, record key and
+// add order.
+func (b *Batch) sortRefs() {
+	strs := b.tab.strs
+	slices.SortFunc(b.refs, func(x, y ref) int {
+		if x.src != y.src {
+			return cmp.Compare(strs[x.src], strs[y.src])
+		}
+		if c := bytes.Compare(x.key[:], y.key[:]); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.seq, y.seq)
+	})
+}
+
+// fold sorts the in-memory entries and drops each version that a later one
+// replaces, where the later one was numbered below guard (it can no longer
+// be discarded) and is not dead itself.
+func (b *Batch) fold(guard uint64) {
+	b.sortRefs()
+	out := b.refs[:0]
+	for i := 0; i < len(b.refs); {
+		j := i + 1
+		for j < len(b.refs) && b.refs[j].src == b.refs[i].src && b.refs[j].key == b.refs[i].key {
+			j++
+		}
+		// b.refs[i:j] is one participation's versions, oldest first: keep
+		// from the newest committed live one on.
+		from := i
+		for k := j - 1; k >= i && !b.keepAll; k-- {
+			if s := b.refs[k].seq; s < guard && !b.isDead(s) {
+				from = k
+				break
+			}
+		}
+		for k := from; k < j; k++ {
+			if !b.isDead(b.refs[k].seq) {
+				out = append(out, b.refs[k])
+			}
+		}
+		i = j
+	}
+	b.refs = out
+}
+
+// spillRun is one sorted run file: its entries by source name, record key
+// and add order, each source's in one section.
+type spillRun struct {
+	path     string
+	sections map[string][2]int64 // source -> [start, end) byte offsets
+}
+
+// spill writes the in-memory entries out as a sorted run.
+func (b *Batch) spill(guard uint64) error {
+	if len(b.refs) == 0 {
+		return nil
+	}
+	b.fold(guard)
+	if err := os.MkdirAll(b.dir, 0o750); err != nil {
+		return fmt.Errorf("merge: spill directory: %w", err)
+	}
+	run := &spillRun{path: filepath.Join(b.dir, "run-"+strconv.Itoa(len(b.runs))+".bin"), sections: map[string][2]int64{}}
+	f, err := os.OpenFile(run.path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("merge: spill: %w", err)
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	var off, secStart int64
+	var lenBuf [binary.MaxVarintLen64]byte
+	for i, r := range b.refs {
+		if i > 0 && r.src != b.refs[i-1].src {
+			run.sections[b.tab.strs[b.refs[i-1].src]] = [2]int64{secStart, off}
+			secStart = off
+		}
+		n := binary.PutUvarint(lenBuf[:], uint64(r.n))
+		w.Write(lenBuf[:n])
+		w.Write(b.arena[r.off : r.off+r.n])
+		off += int64(n) + int64(r.n)
+	}
+	run.sections[b.tab.strs[b.refs[len(b.refs)-1].src]] = [2]int64{secStart, off}
+	err = w.Flush()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("merge: spill: %w", err)
+	}
+	b.runs = append(b.runs, run)
+	b.arena, b.refs = b.arena[:0], b.refs[:0]
+	return nil
+}
+
+// entryIter yields one source's incoming entries, one per record key (the
+// latest version), in record key order.
+type entryIter interface {
+	next() (Entry, bool, error)
+	close()
+}
+
+// prepare gets the batch ready to be read by source: everything in memory,
+// sorted and folded, or everything in runs.
+func (b *Batch) prepare() error {
+	if len(b.runs) == 0 {
+		b.fold(math.MaxUint64)
+		return nil
+	}
+	return b.spill(math.MaxUint64)
+}
+
+// sources returns the sources with incoming entries, by name.
+func (b *Batch) sources() []string {
+	set := map[string]bool{}
+	for p := range b.parts {
+		set[p.Source] = true
+	}
+	return slices.Sorted(func(yield func(string) bool) {
+		for s := range set {
+			if !yield(s) {
+				return
+			}
+		}
+	})
+}
+
+// iter returns the incoming entries of src. It may be called again for the
+// same source (a second pass).
+func (b *Batch) iter(src string) (entryIter, error) {
+	if len(b.runs) == 0 {
+		id, ok := b.tab.ids[src]
+		if !ok {
+			return &memIter{b: b}, nil
+		}
+		i, _ := slices.BinarySearchFunc(b.refs, src, func(r ref, s string) int { return cmp.Compare(b.tab.strs[r.src], s) })
+		j := i
+		for j < len(b.refs) && b.refs[j].src == id {
+			j++
+		}
+		return &memIter{b: b, refs: b.refs[i:j]}, nil
+	}
+	m := &runMerge{b: b}
+	for _, r := range b.runs {
+		sec, ok := r.sections[src]
+		if !ok {
+			continue
+		}
+		f, err := os.Open(r.path)
+		if err != nil {
+			m.close()
+			return nil, fmt.Errorf("merge: spill: %w", err)
+		}
+		rr := &runReader{f: f, r: bufio.NewReaderSize(io.NewSectionReader(f, sec[0], sec[1]-sec[0]), 64<<10)}
+		if err := rr.advance(); err != nil {
+			f.Close()
+			m.close()
+			return nil, err
+		}
+		if rr.ok {
+			m.h = append(m.h, rr)
+		} else {
+			f.Close()
+		}
+	}
+	heap.Init(&m.h)
+	return m, nil
+}
+
+type memIter struct {
+	b    *Batch
+	refs []ref
+}
+
+func (it *memIter) next() (Entry, bool, error) {
+	if len(it.refs) == 0 {
+		return Entry{}, false, nil
+	}
+	r := it.refs[0]
+	it.refs = it.refs[1:]
+	e, _, err := it.b.tab.decode(it.b.arena[r.off : r.off+r.n])
+	return e, true, err
+}
+
+func (it *memIter) close() {}
+
+// runReader reads one source's section of a run.
+type runReader struct {
+	f   *os.File
+	r   *bufio.Reader
+	rec []byte
+	h   recHead
+	ok  bool
+}
+
+func (rr *runReader) advance() error {
+	n, err := binary.ReadUvarint(rr.r)
+	if err == io.EOF {
+		rr.ok = false
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("merge: reading spill: %w", err)
+	}
+	if n > 1<<20 {
+		return errCorrupt
+	}
+	rr.rec = slices.Grow(rr.rec[:0], int(n))[:n]
+	if _, err := io.ReadFull(rr.r, rr.rec); err != nil {
+		return fmt.Errorf("merge: reading spill: %w", err)
+	}
+	rr.h, err = head(rr.rec)
+	rr.ok = err == nil
+	return err
+}
+
+type runHeap []*runReader
+
+func (h runHeap) Len() int { return len(h) }
+func (h runHeap) Less(i, j int) bool {
+	if c := bytes.Compare(h[i].h.key[:], h[j].h.key[:]); c != 0 {
+		return c < 0
+	}
+	return h[i].h.seq < h[j].h.seq
+}
+func (h runHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *runHeap) Push(x any)   { *h = append(*h, x.(*runReader)) }
+func (h *runHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// runMerge is a k-way merge of the runs' sections of one source: of each
+// record key's versions, the latest live one wins.
+type runMerge struct {
+	b    *Batch
+	h    runHeap
+	best []byte
+}
+
+func (m *runMerge) next() (Entry, bool, error) {
+	if m.b.keepAll {
+		return m.nextAny()
+	}
+	for len(m.h) > 0 {
+		key := m.h[0].h.key
+		found := false
+		for len(m.h) > 0 && m.h[0].h.key == key {
+			rr := m.h[0]
+			if !m.b.isDead(rr.h.seq) {
+				m.best = append(m.best[:0], rr.rec...)
+				found = true
+			}
+			if err := rr.advance(); err != nil {
+				return Entry{}, false, err
+			}
+			if rr.ok {
+				heap.Fix(&m.h, 0)
+			} else {
+				rr.f.Close()
+				heap.Pop(&m.h)
+			}
+		}
+		if found {
+			e, _, err := m.b.tab.decode(m.best)
+			return e, true, err
+		}
+	}
+	return Entry{}, false, nil
+}
+
+// nextAny yields every live version, in record key and add order.
+func (m *runMerge) nextAny() (Entry, bool, error) {
+	for len(m.h) > 0 {
+		rr := m.h[0]
+		live := !m.b.isDead(rr.h.seq)
+		if live {
+			m.best = append(m.best[:0], rr.rec...)
+		}
+		if err := rr.advance(); err != nil {
+			return Entry{}, false, err
+		}
+		if rr.ok {
+			heap.Fix(&m.h, 0)
+		} else {
+			rr.f.Close()
+			heap.Pop(&m.h)
+		}
+		if live {
+			e, _, err := m.b.tab.decode(m.best)
+			return e, true, err
+		}
+	}
+	return Entry{}, false, nil
+}
+
+func (m *runMerge) close() {
+	for _, rr := range m.h {
+		rr.f.Close()
+	}
+	m.h = nil
+}
+
+var errUnsorted = errors.New("merge: stored file is not in record key order")
