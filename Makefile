@@ -36,10 +36,11 @@ lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-## bench: Go benchmarks and the end-to-end harness, reported as ratios against a baseline
+## bench: Go benchmarks and the end-to-end harness, reported as ratios against a baseline:
+## a 10M-row night (ROWS=...), and with BIG=100000000 the 10-year lake's delta merge and statistics
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./transforms/... ./pipeline/... ./benchmarks/ | tee benchmarks/out.txt
-	$(GO) run ./benchmarks/harness -gallra $(BIN) -rows $${ROWS:-200000}
+	$(GO) run ./benchmarks/harness -gallra $(BIN) -rows $${ROWS:-10000000} -runs 1 -big $${BIG:-0}
 
 ## bench-quick: the end-to-end harness only, one run of 50,000 rows: a CI-sized check
 bench-quick: build
