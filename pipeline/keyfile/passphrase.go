@@ -1,6 +1,7 @@
 package keyfile
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -136,4 +137,30 @@ func LoadKey(path string, pass Passphrase) (pseudonym.Key, error) {
 		e.msg += " (passphrase from " + pass.From + ")"
 	}
 	return k, err
+}
+
+// Once returns a source that asks p the first time and then returns copies
+// of that answer, so that a command that loads more than one key file (a
+// key rotation) prompts only once; and a func that overwrites the kept
+// passphrase with zeros, to call when done.
+func (p Passphrase) Once() (Passphrase, func()) {
+	var (
+		kept  []byte
+		err   error
+		asked bool
+	)
+	once := Passphrase{From: p.From, read: func() ([]byte, error) {
+		if !asked {
+			asked = true
+			var b []byte
+			b, err = p.Read()
+			kept = bytes.Clone(b)
+			clear(b)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return bytes.Clone(kept), nil
+	}}
+	return once, func() { clear(kept) }
 }
