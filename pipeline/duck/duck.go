@@ -160,15 +160,66 @@ var lakeSchema = [][2]string{
 	{"start_year", "INTEGER"},
 }
 
+// anonymisedSchema is the anonymised tier's view (package anonymised's
+// columns, then the partition columns).
+var anonymisedSchema = [][2]string{
+	{"measure", "VARCHAR"},
+	{"period_start", "DATE"},
+	{"period_end", "DATE"},
+	{"granularity", "VARCHAR"},
+	{"sex", "VARCHAR"},
+	{"age_band", "VARCHAR"},
+	{"municipality", "VARCHAR"},
+	{"cell_key", "UBIGINT"},
+	{"anonymised_by_run", "VARCHAR"},
+	{"source", "VARCHAR"},
+	{"start_year", "INTEGER"},
+}
+
+// aggregatesSchema is the frozen aggregates' view (package aggregates'
+// columns; the year comes from the file, not the path).
+var aggregatesSchema = [][2]string{
+	{"year", "INTEGER"},
+	{"source", "VARCHAR"},
+	{"measure", "VARCHAR"},
+	{"statistic", "VARCHAR"},
+	{"value", "BIGINT"},
+	{"cell_key", "UBIGINT"},
+	{"frozen_by_run", "VARCHAR"},
+	{"frozen_on", "DATE"},
+}
+
+// emptyColumns selects NULLs of a schema's columns and types, for a view
+// over no files.
+func emptyColumns(schema [][2]string) string {
+	cols := make([]string, len(schema))
+	for i, c := range schema {
+		cols[i] = "CAST(NULL AS " + c[1] + ") AS " + c[0]
+	}
+	return strings.Join(cols, ", ")
+}
+
+// columnList names a schema's columns, so a view has them in its order
+// whatever the files hold.
+func columnList(schema [][2]string) string {
+	cols := make([]string, len(schema))
+	for i, c := range schema {
+		cols[i] = c[0]
+	}
+	return strings.Join(cols, ", ")
+}
+
 // LakeView creates (or replaces) the views of the lake at lakeDir (see
 // ViewsSQL) in db.
 //
-// The view "lake" reads the files the lake's manifest lists, so it shows
-// exactly one committed generation even while a run is publishing the next;
-// a folder without a manifest (not written by gallra run) is read through the
-// glob '<lakeDir>/**/*.parquet'. The partition columns source (VARCHAR) and
-// start_year (INTEGER) come last. An empty lake gives a view with the same
-// columns and no rows. The views do not notice later commits: call LakeView
+// The view "lake" reads the pseudonymised files the lake's manifest lists,
+// so it shows exactly one committed generation even while a run is
+// publishing the next; a folder without a manifest (not written by gallra
+// run) is read through the glob '<lakeDir>/source=*/start_year=*/*.parquet'.
+// The partition columns source (VARCHAR) and start_year (INTEGER) come last.
+// The views "anonymised" and "aggregates" read the manifest's files of those
+// tables. An empty lake, or table, gives a view with the same columns and
+// no rows. The views do not notice later commits: call LakeView
 // again after one.
 //
 // lakeDir is made absolute first; it must not contain the glob characters
@@ -188,8 +239,12 @@ func LakeView(ctx context.Context, db *sql.DB, lakeDir string) error {
 // an analyst without gallra runs it with `.read` in the duckdb CLI. gallra
 // run writes it to <lake>/_gallra/views.sql after every commit.
 //
-//	lake            every row of the current generation, with source and start_year
+//	lake            every pseudonymised row of the current generation, with source and start_year
 //	participations  the same rows with readable names: person (the pseudonym), ...
+//	anonymised      the anonymised tier: measure, coarsened period, granularity, kept attributes,
+//	                cell_key, anonymised_by_run, source, start_year (package anonymised)
+//	aggregates      the frozen aggregates: year, source, measure, statistic, value, cell_key,
+//	                frozen_by_run, frozen_on (package aggregates)
 //	runs            one row per run in the run log: run_id, kind (run, retain, subject-erase, ...),
 //	                started, finished, outcome, counts
 //
@@ -207,39 +262,46 @@ func viewsSQL(lakeDir string, onDisk bool) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("duck: lake directory: %w", err)
 	}
-	var src string
+	var src, anonSrc, aggSrc string
 	hasRuns := false
 	m, err := lake.ReadManifest(abs)
 	switch {
 	case err == nil && m.Generation > 0:
 		hasRuns = len(m.Runs) > 0
-		paths := make([]string, len(m.Files))
-		for i, f := range m.Files {
-			paths[i] = Literal(filepath.ToSlash(filepath.Join(abs, filepath.FromSlash(f.Path))))
+		list := func(table string) string {
+			var paths []string
+			for _, f := range m.TableFiles(table) {
+				paths = append(paths, Literal(filepath.ToSlash(filepath.Join(abs, filepath.FromSlash(f.Path)))))
+			}
+			if len(paths) == 0 {
+				return ""
+			}
+			return "[" + strings.Join(paths, ",\n  ") + "]"
 		}
-		if len(paths) > 0 {
-			src = "[" + strings.Join(paths, ",\n  ") + "]"
-		}
+		src, anonSrc, aggSrc = list(lake.TablePseudonymised), list(lake.TableAnonymised), list(lake.TableAggregates)
 	case err != nil && !errors.Is(err, lake.ErrNoManifest):
 		return "", fmt.Errorf("duck: %w", err)
 	default:
+		// A folder not written by gallra run: only the pseudonymised table's
+		// directories, never anonymised/ or aggregates/.
 		if files, _ := filepath.Glob(filepath.Join(abs, "source=*", "start_year=*", "*.parquet")); len(files) > 0 {
-			src = LakeGlob(abs)
+			src = Literal(filepath.ToSlash(abs) + "/source=*/start_year=*/*.parquet")
 		}
 	}
 	var b strings.Builder
 	b.WriteString("-- The views of the gallra lake at " + filepath.ToSlash(abs) + ".\n")
 	b.WriteString("-- In the duckdb CLI: .read " + filepath.ToSlash(filepath.Join(abs, lake.MetaDir, "views.sql")) + "\n")
-	if src == "" {
-		cols := make([]string, len(lakeSchema))
-		for i, c := range lakeSchema {
-			cols[i] = "CAST(NULL AS " + c[1] + ") AS " + c[0]
+	hive := ",\n  hive_partitioning = true, union_by_name = true, hive_types = {'source': VARCHAR, 'start_year': INTEGER});\n"
+	view := func(name string, schema [][2]string, src, opts string) {
+		if src == "" {
+			b.WriteString("CREATE OR REPLACE VIEW " + name + " AS SELECT " + emptyColumns(schema) + " WHERE false;\n")
+			return
 		}
-		b.WriteString("CREATE OR REPLACE VIEW lake AS SELECT " + strings.Join(cols, ", ") + " WHERE false;\n")
-	} else {
-		b.WriteString("CREATE OR REPLACE VIEW lake AS SELECT * FROM read_parquet(" + src +
-			",\n  hive_partitioning = true, union_by_name = true, hive_types = {'source': VARCHAR, 'start_year': INTEGER});\n")
+		b.WriteString("CREATE OR REPLACE VIEW " + name + " AS SELECT " + columnList(schema) + " FROM read_parquet(" + src + opts)
 	}
+	view("lake", lakeSchema, src, hive)
+	view("anonymised", anonymisedSchema, anonSrc, hive)
+	view("aggregates", aggregatesSchema, aggSrc, ",\n  hive_partitioning = false);\n")
 	b.WriteString(`CREATE OR REPLACE VIEW participations AS
 SELECT pseudonym AS person, id_kind, source, measure, period_start, period_end,
        period_end IS NULL AS ongoing, sex, age_band, municipality, key_id, record_key, run_id

@@ -58,8 +58,10 @@ var ErrBusy = fmt.Errorf("%w: a run is in progress; check again when it has fini
 //   - the manifest parses, and no commit is pending (a pending commit means a
 //     run was interrupted past its commit point; the next run finishes it);
 //   - every listed file exists with the listed size, its Parquet footer
-//     opens, its schema is the lake's, its row count is the listed one, and
-//     its "gallra.partition" metadata names the directory it lies in;
+//     opens, its schema is that of its table (pseudonymised, anonymised or
+//     aggregates: see Partition.Table), its row count is the listed one, and
+//     its "gallra.partition" metadata names the directory it lies in (files
+//     of the aggregates table have none);
 //   - with readData, every listed file's SHA-256 is the listed one (this reads
 //     the whole lake; without it, a flipped byte inside a data page goes
 //     unnoticed);
@@ -219,16 +221,19 @@ func checkFile(lakeDir string, f FileInfo, readData, pending bool, rep *CheckRep
 	if err != nil {
 		rep.add(p, "is not a readable Parquet file (its footer does not open)")
 	} else {
-		if err := CheckSchema(pf.Schema()); err != nil {
-			rep.add(p, "schema is not the lake's: %v", err)
+		if err := CheckTableSchema(f.Partition.Table, pf.Schema()); err != nil {
+			rep.add(p, "schema is not that of the lake's %s table: %v", tableName(f.Partition.Table), err)
 		}
 		if n := pf.NumRows(); n != f.Rows {
 			rep.add(p, "has %d rows, the manifest lists %d", n, f.Rows)
 		}
-		if part, ok := pf.Lookup("gallra.partition"); !ok {
-			rep.add(p, "has no gallra.partition metadata")
-		} else if part != dir {
-			rep.add(p, "gallra.partition metadata names another partition than the directory it lies in")
+		// Frozen-aggregates files carry their year in their rows instead.
+		if f.Partition.Table != TableAggregates {
+			if part, ok := pf.Lookup("gallra.partition"); !ok {
+				rep.add(p, "has no gallra.partition metadata")
+			} else if part != dir {
+				rep.add(p, "gallra.partition metadata names another partition than the directory it lies in")
+			}
 		}
 	}
 	if readData {
@@ -380,4 +385,12 @@ func plural(n int, what string) string {
 		return "1 " + what
 	}
 	return strconv.Itoa(n) + " " + what + "s"
+}
+
+// tableName names a table for an operator.
+func tableName(t string) string {
+	if t == TablePseudonymised {
+		return "pseudonymised"
+	}
+	return t
 }

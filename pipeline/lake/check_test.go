@@ -361,7 +361,7 @@ func TestCheckForeignSchema(t *testing.T) {
 	if err := writeManifest(dir, c); err != nil {
 		t.Fatal(err)
 	}
-	wantProblems(t, mustCheck(t, dir, true), [2]string{p, "schema is not the lake's"})
+	wantProblems(t, mustCheck(t, dir, true), [2]string{p, "schema is not that of the lake's pseudonymised table"})
 }
 
 func TestCheckWhileLocked(t *testing.T) {

@@ -86,23 +86,37 @@ func TestDate(t *testing.T) {
 }
 
 func TestPartition(t *testing.T) {
-	p := Partition{Source: "amea_jkpg", StartYear: 2024}
-	if got, want := p.Dir(), "source=amea_jkpg/start_year=2024"; got != want {
-		t.Fatalf("Dir() = %q, want %q", got, want)
-	}
-	q, err := ParsePartition(p.Dir())
-	if err != nil || q != p {
-		t.Fatalf("ParsePartition(%q) = %v, %v", p.Dir(), q, err)
+	for _, c := range []struct {
+		p   Partition
+		dir string
+	}{
+		{Partition{Source: "amea_jkpg", StartYear: 2024}, "source=amea_jkpg/start_year=2024"},
+		{Partition{Source: "uka", StartYear: 2019, Table: TableAnonymised}, "anonymised/source=uka/start_year=2019"},
+		{Partition{StartYear: 2021, Table: TableAggregates}, "aggregates/year=2021"},
+	} {
+		if got := c.p.Dir(); got != c.dir {
+			t.Errorf("Dir() = %q, want %q", got, c.dir)
+		}
+		q, err := ParsePartition(c.dir)
+		if err != nil || q != c.p {
+			t.Errorf("ParsePartition(%q) = %+v, %v", c.dir, q, err)
+		}
 	}
 	for _, bad := range []Partition{
-		{"", 2024}, {"AMEA", 2024}, {"a-b", 2024}, {"a/b", 2024}, {"..", 2024},
-		{strings.Repeat("a", 65), 2024}, {"amea", 999}, {"amea", 10000},
+		{Source: ""}, {Source: "AMEA"}, {Source: "a-b"}, {Source: "a/b"}, {Source: ".."},
+		{Source: strings.Repeat("a", 65)}, {Source: "amea", StartYear: 999}, {Source: "amea", StartYear: 10000},
+		{Source: "amea", StartYear: 2024, Table: "other"}, {Source: "amea", StartYear: 2024, Table: TableAggregates},
+		{StartYear: 2024, Table: TableAnonymised}, {StartYear: 999, Table: TableAggregates},
 	} {
+		if bad.StartYear == 0 {
+			bad.StartYear = 2024
+		}
 		if bad.Validate() == nil {
 			t.Errorf("Validate(%+v) = nil, want error", bad)
 		}
 	}
-	for _, bad := range []string{"source=a", "source=a/start_year=24", "src=a/start_year=2024", "source=A/start_year=2024"} {
+	for _, bad := range []string{"source=a", "source=a/start_year=24", "src=a/start_year=2024", "source=A/start_year=2024",
+		"anonymised/source=a", "aggregates/year=24", "aggregates/source=a/start_year=2024", "other/source=a/start_year=2024", "aggregates/year=2024/x"} {
 		if _, err := ParsePartition(bad); err == nil {
 			t.Errorf("ParsePartition(%q) = nil error", bad)
 		}
@@ -116,7 +130,7 @@ func TestWriteRejects(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Abort()
-	p := Partition{"src", 2024}
+	p := Partition{Source: "src", StartYear: 2024}
 	zero := [16]byte{}
 	for _, c := range []struct {
 		field, reason string
@@ -142,7 +156,7 @@ func TestWriteRejects(t *testing.T) {
 			t.Errorf("%s/%s: got %v", c.field, c.reason, err)
 		}
 	}
-	if err := w.Write(Partition{"Bad", 2024}, testRow(2024, 1)); err == nil {
+	if err := w.Write(Partition{Source: "Bad", StartYear: 2024}, testRow(2024, 1)); err == nil {
 		t.Error("invalid partition accepted")
 	}
 	// An unlinked row needs no key ID; rejected rows left the writer usable.
@@ -179,7 +193,7 @@ func TestRoundTrip(t *testing.T) {
 	want := map[Partition][]Row{}
 	// Alternate blocks of rows between three partitions with room for two
 	// open files: the writer has to finish files early and start new ones.
-	parts := []Partition{{"amea", 2023}, {"amea", 2024}, {"aksel", 2024}}
+	parts := []Partition{{Source: "amea", StartYear: 2023}, {Source: "amea", StartYear: 2024}, {Source: "aksel", StartYear: 2024}}
 	var scratch struct {
 		pseudonym [16]byte
 		end       int32
@@ -364,7 +378,7 @@ func TestFileMetadata(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := Partition{"src", 2000}
+	p := Partition{Source: "src", StartYear: 2000}
 	for i := range n {
 		r := testRow(2000, i)
 		if i%2 == 0 {
@@ -473,7 +487,7 @@ func TestBufferedRowsBound(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range n {
-		p := Partition{"src", 2020 + i%4}
+		p := Partition{Source: "src", StartYear: 2020 + i%4}
 		if err := w.Write(p, testRow(p.StartYear, i)); err != nil {
 			t.Fatal(err)
 		}
@@ -529,7 +543,7 @@ func containsEncoding(encs []format.Encoding, e format.Encoding) bool {
 // is never replaced.
 func TestStagingInvisible(t *testing.T) {
 	lakeDir := t.TempDir()
-	p := Partition{"src", 2024}
+	p := Partition{Source: "src", StartYear: 2024}
 
 	w, err := NewWriter(lakeDir, "run1", MaxRowsPerRowGroup(10))
 	if err != nil {
@@ -644,7 +658,7 @@ func BenchmarkWrite(b *testing.B) {
 			rows[i].PeriodEnd = ptr(rows[i].PeriodStart + 90)
 		}
 	}
-	p := Partition{"bench", 2024}
+	p := Partition{Source: "bench", StartYear: 2024}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
@@ -676,7 +690,7 @@ func TestNullsAfterValue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := Partition{"src", 2024}
+	p := Partition{Source: "src", StartYear: 2024}
 	linked := []bool{false, true, false, false, true, true, false, false, false}
 	for i, l := range linked {
 		r := testRow(2024, i)

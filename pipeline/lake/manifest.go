@@ -121,7 +121,9 @@ func (m *Manifest) PartitionFiles(p Partition) []FileInfo {
 	return out
 }
 
-// Partitions returns the partitions that have files, in path order.
+// Partitions returns the partitions that have files, in path order, of
+// every table: code that handles Rows keeps those with Table == ""
+// (TablePseudonymised).
 func (m *Manifest) Partitions() []Partition {
 	var out []Partition
 	for _, f := range m.Files {
@@ -132,7 +134,18 @@ func (m *Manifest) Partitions() []Partition {
 	return out
 }
 
-// Rows is the number of rows in the lake.
+// TableFiles returns the manifest's files of one table, in path order.
+func (m *Manifest) TableFiles(table string) []FileInfo {
+	var out []FileInfo
+	for _, f := range m.Files {
+		if f.Partition.Table == table {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// Rows is the number of rows in the lake, over all its tables.
 func (m *Manifest) Rows() int64 {
 	var n int64
 	for _, f := range m.Files {

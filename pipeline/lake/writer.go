@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"io"
 	"io/fs"
 	"maps"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/parquet-go/parquet-go"
 
@@ -222,6 +224,9 @@ func (w *Writer) Write(p Partition, r Row) error {
 	}
 	if err := p.Validate(); err != nil {
 		return err
+	}
+	if p.Table != TablePseudonymised {
+		return fmt.Errorf("lake: partition %s: a Writer writes rows of the pseudonymised table only (see StageFile)", p.Dir())
 	}
 	if err := checkRow(p, &r); err != nil {
 		return err
@@ -548,6 +553,76 @@ func (w *Writer) Stage() ([]StagedFile, error) {
 	}
 	w.state = staged
 	return out, nil
+}
+
+// StageFile stages one file that is not made of Rows — an anonymised or a
+// frozen-aggregates file, for example — in the writer's staging area, for
+// publishing together with the writer's own files (lakeop's Tx.AddStaged).
+// write writes the whole file and returns its row count; StageFile hashes
+// and counts the bytes, fsyncs the file and returns where it belongs:
+// <p.Dir()>/<name>. name must look like "part-<something>.parquet" (letters,
+// digits, '.', '_', '-') and be new in this run; p must be valid. The file
+// is not among those Stage and Commit return, and Abort removes it with the
+// rest. The caller makes sure that no two files of the run get the same
+// place.
+func (w *Writer) StageFile(p Partition, name string, write func(io.Writer) (rows int64, err error)) (StagedFile, error) {
+	if w.state != writing {
+		return StagedFile{}, w.stateErr()
+	}
+	if err := p.Validate(); err != nil {
+		return StagedFile{}, err
+	}
+	if err := validFileName(name); err != nil {
+		return StagedFile{}, err
+	}
+	n := w.seq // numbered like the writer's files, so names of several partitions never meet
+	w.seq++
+	stage := filepath.Join(w.stageDir, strconv.Itoa(n)+"-"+name+".tmp")
+	f, err := os.OpenFile(stage, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
+	if err != nil {
+		return StagedFile{}, fmt.Errorf("lake: create staged file: %w", err)
+	}
+	out := &hashWriter{f: f, h: sha256.New()}
+	rows, err := write(out)
+	if err == nil {
+		if err = f.Sync(); err != nil {
+			err = fmt.Errorf("lake: fsync staged file: %w", err)
+		}
+	}
+	if cerr := f.Close(); cerr != nil && err == nil {
+		err = fmt.Errorf("lake: close staged file: %w", cerr)
+	}
+	if err != nil {
+		os.Remove(stage)
+		return StagedFile{}, err
+	}
+	staged, err := filepath.Rel(w.root, stage)
+	if err != nil {
+		return StagedFile{}, err
+	}
+	return StagedFile{
+		FileInfo: FileInfo{Partition: p, Path: path.Join(p.Dir(), name), Rows: rows, Bytes: out.n,
+			SHA256: hex.EncodeToString(out.h.Sum(nil))},
+		Staged: filepath.ToSlash(staged),
+	}, nil
+}
+
+// validFileName checks a StageFile name: part-<[A-Za-z0-9._-]+>.parquet.
+func validFileName(name string) error {
+	mid, ok := strings.CutPrefix(name, "part-")
+	if ok {
+		mid, ok = strings.CutSuffix(mid, ".parquet")
+	}
+	if !ok || mid == "" || len(name) > 200 {
+		return fmt.Errorf("lake: staged file name %q: want part-<name>.parquet", name)
+	}
+	for i := 0; i < len(mid); i++ {
+		c := mid[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return fmt.Errorf("lake: staged file name %q: want part-<name>.parquet", name)
+		}
+	}
+	return nil
 }
 
 // Commit stages every file and renames each into its partition directory as

@@ -20,6 +20,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -114,6 +115,22 @@ func (t *Tx) Writer() (*lake.Writer, error) {
 // AddStaged adds files staged by other means than the Writer (they must lie
 // in the lake's staging area of this run) to the commit.
 func (t *Tx) AddStaged(files ...lake.StagedFile) { t.staged = append(t.staged, files...) }
+
+// StageFile stages a file that is not made of lake Rows (an anonymised or
+// frozen-aggregates file) in the operation's staging area and adds it to the
+// commit: see lake.Writer.StageFile.
+func (t *Tx) StageFile(p lake.Partition, name string, write func(io.Writer) (rows int64, err error)) (lake.StagedFile, error) {
+	w, err := t.Writer()
+	if err != nil {
+		return lake.StagedFile{}, err
+	}
+	f, err := w.StageFile(p, name, write)
+	if err != nil {
+		return f, err
+	}
+	t.AddStaged(f)
+	return f, nil
+}
 
 // Remove adds data files (paths relative to the lake, as the manifest lists
 // them) to those the commit removes.
@@ -250,7 +267,7 @@ func WriteLog(lakeDir string, l *Log) error {
 }
 
 // Rewrite is a helper for operations that change rows in place: for every
-// pseudonymised partition of the committed generation for which want
+// pseudonymised partition (Table == "") of the committed generation for which want
 // returns true (all, if want is nil), it passes each stored row to fn, which
 // returns the row to keep (possibly changed) and whether to keep it. A
 // partition in which fn changes or drops nothing is left alone; any other is
@@ -261,7 +278,7 @@ func WriteLog(lakeDir string, l *Log) error {
 // changed.
 func (t *Tx) Rewrite(want func(lake.Partition) bool, fn func(p lake.Partition, r lake.Row) (lake.Row, bool, error)) (dropped, changed int64, err error) {
 	for _, p := range t.Base.Partitions() {
-		if want != nil && !want(p) {
+		if p.Table != lake.TablePseudonymised || want != nil && !want(p) {
 			continue
 		}
 		var d, c int64

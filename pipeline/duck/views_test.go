@@ -1,0 +1,145 @@
+package duck_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gallra/gallra/pipeline/anonymised"
+	"github.com/gallra/gallra/pipeline/duck"
+	"github.com/gallra/gallra/pipeline/lake"
+	"github.com/gallra/gallra/transforms/retention"
+)
+
+func date(s string) int32 {
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		panic(err)
+	}
+	return lake.Date(t)
+}
+
+// describe returns "name type" lines of a view.
+func describe(t *testing.T, ctx context.Context, q func(string) [][]string, view string) string {
+	t.Helper()
+	var b strings.Builder
+	for _, r := range q("SELECT column_name, column_type FROM (DESCRIBE " + view + ")") {
+		fmt.Fprintf(&b, "%s %s\n", r[0], r[1])
+	}
+	return b.String()
+}
+
+const anonymisedColumns = `measure VARCHAR
+period_start DATE
+period_end DATE
+granularity VARCHAR
+sex VARCHAR
+age_band VARCHAR
+municipality VARCHAR
+cell_key UBIGINT
+anonymised_by_run VARCHAR
+source VARCHAR
+start_year INTEGER
+`
+
+const aggregatesColumns = `year INTEGER
+source VARCHAR
+measure VARCHAR
+statistic VARCHAR
+value BIGINT
+cell_key UBIGINT
+frozen_by_run VARCHAR
+frozen_on DATE
+`
+
+// TestTableViews: the views anonymised and aggregates exist with their
+// columns over an empty lake and over one with files; the anonymised view
+// reads the manifest's anonymised files and the lake view only the
+// pseudonymised ones.
+func TestTableViews(t *testing.T) {
+	ctx := context.Background()
+	db, err := duck.Open(ctx, duck.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	q := func(s string) [][]string {
+		t.Helper()
+		_, rows, err := duck.Query(ctx, db, s)
+		if err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+		return rows
+	}
+	dir := t.TempDir()
+	check := func(pseud, anon string) {
+		t.Helper()
+		if err := duck.LakeView(ctx, db, dir); err != nil {
+			t.Fatal(err)
+		}
+		if got := describe(t, ctx, q, "anonymised"); got != anonymisedColumns {
+			t.Errorf("DESCRIBE anonymised:\n%s\nwant:\n%s", got, anonymisedColumns)
+		}
+		if got := describe(t, ctx, q, "aggregates"); got != aggregatesColumns {
+			t.Errorf("DESCRIBE aggregates:\n%s\nwant:\n%s", got, aggregatesColumns)
+		}
+		if n := q("SELECT count(*) FROM lake")[0][0]; n != pseud {
+			t.Errorf("lake has %s rows, want %s", n, pseud)
+		}
+		if n := q("SELECT count(*) FROM anonymised")[0][0]; n != anon {
+			t.Errorf("anonymised has %s rows, want %s", n, anon)
+		}
+		if n := q("SELECT count(*) FROM aggregates")[0][0]; n != "0" {
+			t.Errorf("aggregates has %s rows", n)
+		}
+	}
+	check("0", "0")
+
+	// One pseudonymised row and two anonymised ones, published together.
+	w, err := lake.NewWriter(dir, "r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rk := [16]byte{1, 2, 3}
+	if err := w.Write(lake.Partition{Source: "amea", StartYear: 2024}, lake.Row{IDKind: lake.IDBirthdate, Measure: "M01",
+		PeriodStart: date("2024-02-03"), RecordKey: rk}); err != nil {
+		t.Fatal(err)
+	}
+	p := lake.Partition{Source: "uka", StartYear: 2019, Table: lake.TableAnonymised}
+	end := date("2020-10-01")
+	af, err := w.StageFile(p, "part-r1-0.parquet", func(out io.Writer) (int64, error) {
+		aw := anonymised.NewWriter(out, p.Dir(), "r1")
+		for _, r := range []anonymised.Row{
+			{Measure: "M02", PeriodStart: date("2019-04-01"), PeriodEnd: &end, Granularity: retention.Quarter, CellKey: 1 << 63, AnonymisedByRun: "r1"},
+			{Measure: "M02", PeriodStart: date("2019-07-01"), Granularity: retention.Quarter, CellKey: 7, AnonymisedByRun: "r1"},
+		} {
+			if err := aw.Write(r); err != nil {
+				return 0, err
+			}
+		}
+		return aw.Close()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	staged, err := w.Stage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lake.Publish(dir, &lake.Manifest{Format: lake.ManifestFormat}, lake.Change{RunID: "r1", Add: append(staged, af)}); err != nil {
+		t.Fatal(err)
+	}
+	check("1", "2")
+	got := q("SELECT source, start_year, strftime(period_start, '%Y-%m-%d'), coalesce(strftime(period_end, '%Y-%m-%d'), ''), granularity, cell_key::VARCHAR FROM anonymised ORDER BY period_start")
+	want := [][]string{{"uka", "2019", "2019-04-01", "2020-10-01", "quarter", "9223372036854775808"}, {"uka", "2019", "2019-07-01", "", "quarter", "7"}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("anonymised rows %v, want %v", got, want)
+	}
+	sqlText, err := duck.ViewsSQL(dir)
+	if err != nil || !strings.Contains(sqlText, "VIEW anonymised") || !strings.Contains(sqlText, "VIEW aggregates") {
+		t.Errorf("ViewsSQL: %v\n%s", err, sqlText)
+	}
+}
