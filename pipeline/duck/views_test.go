@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gallra/gallra/pipeline/aggregates"
 	"github.com/gallra/gallra/pipeline/anonymised"
 	"github.com/gallra/gallra/pipeline/duck"
 	"github.com/gallra/gallra/pipeline/lake"
@@ -75,7 +78,7 @@ func TestTableViews(t *testing.T) {
 		return rows
 	}
 	dir := t.TempDir()
-	check := func(pseud, anon string) {
+	check := func(pseud, anon, agg string) {
 		t.Helper()
 		if err := duck.LakeView(ctx, db, dir); err != nil {
 			t.Fatal(err)
@@ -92,11 +95,11 @@ func TestTableViews(t *testing.T) {
 		if n := q("SELECT count(*) FROM anonymised")[0][0]; n != anon {
 			t.Errorf("anonymised has %s rows, want %s", n, anon)
 		}
-		if n := q("SELECT count(*) FROM aggregates")[0][0]; n != "0" {
-			t.Errorf("aggregates has %s rows", n)
+		if n := q("SELECT count(*) FROM aggregates")[0][0]; n != agg {
+			t.Errorf("aggregates has %s rows, want %s", n, agg)
 		}
 	}
-	check("0", "0")
+	check("0", "0", "0")
 
 	// One pseudonymised row and two anonymised ones, published together.
 	w, err := lake.NewWriter(dir, "r1")
@@ -125,16 +128,45 @@ func TestTableViews(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A frozen year, as package aggregates writes it.
+	cells := []aggregates.Cell{
+		{Year: 2019, Source: "TOTAL", Measure: "TOTAL", Statistic: aggregates.Participants, Value: 2, CellKey: 99},
+		{Year: 2019, Source: "uka", Measure: "M02", Statistic: aggregates.Participants, Value: 2, CellKey: 99},
+	}
+	gf, err := w.StageFile(lake.Partition{StartYear: 2019, Table: lake.TableAggregates}, "part-r1.parquet", func(out io.Writer) (int64, error) {
+		return aggregates.Write(out, cells, "r1", time.Date(2025, 1, 2, 0, 0, 0, 0, time.UTC))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	staged, err := w.Stage()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := lake.Publish(dir, &lake.Manifest{Format: lake.ManifestFormat}, lake.Change{RunID: "r1", Add: append(staged, af)}); err != nil {
+	if _, err := lake.Publish(dir, &lake.Manifest{Format: lake.ManifestFormat}, lake.Change{RunID: "r1", Add: append(staged, af, gf)}); err != nil {
 		t.Fatal(err)
 	}
-	check("1", "2")
-	got := q("SELECT source, start_year, strftime(period_start, '%Y-%m-%d'), coalesce(strftime(period_end, '%Y-%m-%d'), ''), granularity, cell_key::VARCHAR FROM anonymised ORDER BY period_start")
-	want := [][]string{{"uka", "2019", "2019-04-01", "2020-10-01", "quarter", "9223372036854775808"}, {"uka", "2019", "2019-07-01", "", "quarter", "7"}}
+	check("1", "2", "2")
+	var got, want [][]string
+	got = q("SELECT year, source, measure, statistic, value, cell_key::VARCHAR, frozen_by_run, strftime(frozen_on, '%Y-%m-%d') FROM aggregates ORDER BY source")
+	want = [][]string{{"2019", "TOTAL", "TOTAL", "participants", "2", "99", "r1", "2025-01-02"}, {"2019", "uka", "M02", "participants", "2", "99", "r1", "2025-01-02"}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("aggregates rows %v, want %v", got, want)
+	}
+	// lake.Check knows each table's schema (the aggregates one is declared
+	// twice: here the two declarations meet on a real file).
+	if err := os.MkdirAll(filepath.Join(dir, lake.MetaDir, "runs"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, lake.MetaDir, "runs", "r1.json"), []byte(`{"run_id":"r1"}`), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := lake.Check(dir, true)
+	if err != nil || !rep.OK() || rep.Files != 3 {
+		t.Errorf("Check: %v %+v", err, rep)
+	}
+	got = q("SELECT source, start_year, strftime(period_start, '%Y-%m-%d'), coalesce(strftime(period_end, '%Y-%m-%d'), ''), granularity, cell_key::VARCHAR FROM anonymised ORDER BY period_start")
+	want = [][]string{{"uka", "2019", "2019-04-01", "2020-10-01", "quarter", "9223372036854775808"}, {"uka", "2019", "2019-07-01", "", "quarter", "7"}}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("anonymised rows %v, want %v", got, want)
 	}
