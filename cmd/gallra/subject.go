@@ -73,8 +73,8 @@ still be traced (see docs/subjects.md, "Frozen aggregates").
 
 Raw exports still in a source's inbox or in the done folder (after_ingest = keep or
 move) are scanned: those holding any of the persons are listed, for the operator to
-delete; gallra does not change them. Exports that cannot be read (schema drift) are
-listed for checking by hand.
+delete; gallra does not change them. An export whose header drifted is scanned by its
+identifier column; one that cannot be read that way is listed for checking by hand.
 
 --reference, the request's case number, is required and recorded in the lake's run log
 (kind subject-erase) with counts only: persons_requested, persons_found, rows_erased,
@@ -210,9 +210,9 @@ func subjectErase(c *cli.Context) error {
 }
 
 func printErasure(w io.Writer, res *subject.Erasure, dry bool) {
-	verb := "erased"
+	verb, rewritten := "erased", "rewritten"
 	if dry {
-		verb = "would be erased (dry run: nothing changed)"
+		verb, rewritten = "would be erased (dry run: nothing changed)", "to rewrite"
 	}
 	for _, l := range res.Lines {
 		switch {
@@ -225,8 +225,8 @@ func printErasure(w io.Writer, res *subject.Erasure, dry bool) {
 		}
 	}
 	cnt := res.Log.Counts
-	fmt.Fprintf(w, "%d of %d person(s) found, %d row(s) %s, %d partition(s) rewritten", cnt["persons_found"], cnt["persons_requested"],
-		cnt["rows_erased"], verb, cnt["partitions_rewritten"])
+	fmt.Fprintf(w, "%d of %d person(s) found, %d row(s) %s, %d partition(s) %s", cnt["persons_found"], cnt["persons_requested"],
+		cnt["rows_erased"], verb, cnt["partitions_rewritten"], rewritten)
 	if n := cnt["aggregate_cells_changed"]; n > 0 {
 		fmt.Fprintf(w, ", %d frozen aggregate cell(s) changed in %d year(s)", n, cnt["aggregate_years_changed"])
 	}

@@ -26,8 +26,10 @@ type Erasure struct {
 	// hold any of the persons. Erase does not change them: the operator
 	// must delete them (or ask the source system for a new export).
 	Exports []ExportFile
-	// Unscannable are exports that could not be read to look (schema
-	// drift, unreadable): the operator must check them by hand.
+	// Unscannable are exports that could not be read to look (unreadable,
+	// or a header without the schema's identifier column): the operator
+	// must check them by hand. An export whose header drifted otherwise is
+	// scanned by its identifier column.
 	Unscannable []ExportFile
 }
 
@@ -106,7 +108,7 @@ func Erase(ctx context.Context, job *config.Job, key pseudonym.Key, q *Request, 
 			}
 		}
 
-		if err := eraseAggregates(ctx, tx, key, q, found, opt.DryRun); err != nil {
+		if err := eraseAggregates(ctx, tx, key, found, opt.DryRun); err != nil {
 			return err
 		}
 

@@ -14,6 +14,7 @@ import (
 	"github.com/gallra/gallra/pipeline/source"
 	"github.com/gallra/gallra/transforms/identity"
 	"github.com/gallra/gallra/transforms/pseudonym"
+	"golang.org/x/text/unicode/norm"
 )
 
 // ExportFile is a raw export still on disk, in a source's inbox or in the
@@ -75,15 +76,14 @@ func scanExport(src *config.Source, path string, q *Request, pz *pseudonym.Pseud
 		return false, fileReason(err)
 	}
 	defer in.Close()
-	b, err := src.Schema.Bind(in.Header())
-	if err != nil {
+	col, ok := identifierColumn(src, in.Header())
+	if !ok {
 		return false, "schema_drift"
 	}
-	pos, ok := b.Pos["identifier"]
-	if !ok {
+	if col < 0 {
 		return false, "" // a schema without an identifier column holds no one this request can name
 	}
-	in.Select([]int{b.Select[pos]})
+	in.Select([]int{col})
 	for {
 		row, err := in.Next()
 		if err == io.EOF {
@@ -107,6 +107,36 @@ func scanExport(src *config.Source, path string, q *Request, pz *pseudonym.Pseud
 			return true, ""
 		}
 	}
+}
+
+// identifierColumn returns the header index of the source's identifier
+// column (-1 if its schema has none). A file whose header drifted from the
+// schema (rejected by the night, so still in the inbox) is still scanned
+// when exactly one header cell names the identifier column; ok is false
+// when none or several do.
+func identifierColumn(src *config.Source, header []string) (col int, ok bool) {
+	if b, err := src.Schema.Bind(header); err == nil {
+		pos, has := b.Pos["identifier"]
+		if !has {
+			return -1, true
+		}
+		return b.Select[pos], true
+	}
+	c, has := src.Schema.Column("identifier")
+	if !has {
+		return -1, true
+	}
+	col = -1
+	want := norm.NFC.String(strings.TrimSpace(c.Name))
+	for i, h := range header {
+		if strings.EqualFold(norm.NFC.String(strings.TrimSpace(h)), want) {
+			if col >= 0 {
+				return -1, false
+			}
+			col = i
+		}
+	}
+	return col, col >= 0
 }
 
 func fileReason(err error) string {

@@ -16,7 +16,13 @@ type match struct {
 
 // pseudonymised returns the partitions of the pseudonymised tier of m.
 func pseudonymised(m *lake.Manifest) []lake.Partition {
-	return m.Partitions()
+	var out []lake.Partition
+	for _, p := range m.Partitions() {
+		if p.Table == lake.TablePseudonymised {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // find reads every file of the pseudonymised tier of base and returns the

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -17,11 +18,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gallra/gallra/pipeline/aggregates"
 	"github.com/gallra/gallra/pipeline/config"
+	"github.com/gallra/gallra/pipeline/duck"
+	"github.com/gallra/gallra/pipeline/ingest"
 	"github.com/gallra/gallra/pipeline/keyfile"
 	"github.com/gallra/gallra/pipeline/lake"
 	"github.com/gallra/gallra/pipeline/lakeop"
 	"github.com/gallra/gallra/pipeline/subject"
+	"github.com/gallra/gallra/pipeline/tables"
 	"github.com/gallra/gallra/pipeline/testlake"
 	"github.com/gallra/gallra/pipeline/verify"
 	"github.com/gallra/gallra/schemas"
@@ -365,8 +370,8 @@ func mustOpen(t *testing.T, path string) *os.File {
 }
 
 // writeExport writes an AMEa export (identifier, measure, start, end per row)
-// the way testlake does; broken drops a column from the header.
-func writeExport(t *testing.T, path string, rows [][4]string, broken bool) {
+// the way testlake does; drop >= 0 leaves out that column (schema drift).
+func writeExport(t *testing.T, path string, rows [][4]string, drop int) {
 	t.Helper()
 	s, err := schemas.Lookup("amea")
 	if err != nil {
@@ -382,8 +387,8 @@ func writeExport(t *testing.T, path string, rows [][4]string, broken bool) {
 	for _, c := range s.Columns {
 		header = append(header, c.Name)
 	}
-	if broken {
-		header = header[1:]
+	if drop >= 0 {
+		header = slices.Delete(header, drop, drop+1)
 	}
 	_ = w.Write(header)
 	for _, r := range rows {
@@ -391,8 +396,8 @@ func writeExport(t *testing.T, path string, rows [][4]string, broken bool) {
 		for _, c := range s.Columns {
 			rec = append(rec, map[string]string{"identifier": r[0], "measure": r[1], "period_start": r[2], "period_end": r[3]}[c.Holds])
 		}
-		if broken {
-			rec = rec[1:]
+		if drop >= 0 {
+			rec = slices.Delete(rec, drop, drop+1)
 		}
 		_ = w.Write(rec)
 	}
@@ -412,11 +417,15 @@ func TestEraseDryRunThenEraseThenAgain(t *testing.T) {
 		t.Fatalf("lake before: P1 %d, P6 %d, P3 %d rows", inLake[p1], inLake[p6], inLake[pp3])
 	}
 	// Exports still on disk: one in the inbox holding P6 (12-digit form),
-	// one in the done folder holding nobody of the request, one drifted.
+	// one in the done folder holding nobody of the request, one drifted
+	// without its identifier column (unscannable) and one drifted otherwise
+	// (scanned by its identifier column) holding P1.
 	inbox := filepath.Join(f.job.Inbox, "amea", "late.csv")
-	writeExport(t, inbox, [][4]string{{p3, "Praktik", "2026-01-01", ""}, {p6twelve, "Praktik", "2026-02-01", ""}}, false)
-	writeExport(t, filepath.Join(f.job.Done, "amea", "old.csv"), [][4]string{{p3, "Praktik", "2026-01-01", ""}}, false)
-	writeExport(t, filepath.Join(f.job.Inbox, "amea", "drift.csv"), [][4]string{{p1ten, "Praktik", "2026-01-01", ""}}, true)
+	writeExport(t, inbox, [][4]string{{p3, "Praktik", "2026-01-01", ""}, {p6twelve, "Praktik", "2026-02-01", ""}}, -1)
+	writeExport(t, filepath.Join(f.job.Done, "amea", "old.csv"), [][4]string{{p3, "Praktik", "2026-01-01", ""}}, -1)
+	writeExport(t, filepath.Join(f.job.Inbox, "amea", "drift.csv"), [][4]string{{p1ten, "Praktik", "2026-01-01", ""}}, 0)
+	drifted := filepath.Join(f.job.Inbox, "amea", "drift2.csv")
+	writeExport(t, drifted, [][4]string{{p3, "Praktik", "2026-01-01", ""}, {p1ten, "Praktik", "2026-01-01", ""}}, 2)
 	inboxBefore, _ := os.ReadFile(inbox)
 
 	q := f.request(t, "# erasure, KS 2026/0142", p1twelveS, p1ten, p6twelve, nobody)
@@ -427,7 +436,7 @@ func TestEraseDryRunThenEraseThenAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]int64{"persons_requested": 3, "persons_found": 2, "rows_erased": 4, "partitions_rewritten": 2,
-		"export_files_scanned": 2, "export_files_holding_persons": 1, "export_files_unscannable": 1, "rows_under_other_keys": 0}
+		"export_files_scanned": 3, "export_files_holding_persons": 2, "export_files_unscannable": 1, "rows_under_other_keys": 0}
 	for k, v := range want {
 		if res.Log.Counts[k] != v {
 			t.Errorf("dry run %s = %d, want %d", k, res.Log.Counts[k], v)
@@ -463,7 +472,7 @@ func TestEraseDryRunThenEraseThenAgain(t *testing.T) {
 	if !slices.Equal(res.Lines, wantLines) {
 		t.Errorf("lines %+v, want %+v", res.Lines, wantLines)
 	}
-	if len(res.Exports) != 1 || res.Exports[0].Path != filepath.ToSlash(inbox) || len(res.Unscannable) != 1 || res.Unscannable[0].Reason != "schema_drift" {
+	if len(res.Exports) != 2 || res.Exports[0].Path != filepath.ToSlash(drifted) || res.Exports[1].Path != filepath.ToSlash(inbox) || len(res.Unscannable) != 1 || res.Unscannable[0].Reason != "schema_drift" {
 		t.Errorf("exports %+v unscannable %+v", res.Exports, res.Unscannable)
 	}
 	if b, _ := os.ReadFile(inbox); !bytes.Equal(b, inboxBefore) {
@@ -569,4 +578,111 @@ func TestKeyGenerations(t *testing.T) {
 	if !strings.Contains(f.log.String(), "another key") {
 		t.Errorf("no warning logged: %s", f.log.String())
 	}
+}
+
+// freeze freezes years from the whole lake, as retention does.
+func freeze(t *testing.T, f *fixture, years ...int) {
+	t.Helper()
+	_, err := lakeop.Do(context.Background(), f.Dir, func(ctx context.Context, tx *lakeop.Tx) error {
+		for _, y := range years {
+			cells, err := aggregates.Compute(ctx, f.DB, f.Key, "lake", y)
+			if err != nil {
+				return err
+			}
+			_, err = tx.StageFile(lake.Partition{Table: lake.TableAggregates, StartYear: y}, "part-"+tx.RunID+".parquet",
+				func(w io.Writer) (int64, error) { return aggregates.Write(w, cells, tx.RunID, time.Now()) })
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}, lakeop.Options{Kind: "test-freeze"})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func frozen(t *testing.T, f *fixture, year int) []aggregates.Cell {
+	t.Helper()
+	m, err := lake.ReadManifest(f.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []aggregates.Cell
+	for _, fi := range m.TableFiles(lake.TableAggregates) {
+		if fi.Partition.StartYear == year {
+			cells, _, _, err := aggregates.ReadFile(filepath.Join(f.Dir, filepath.FromSlash(fi.Path)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, cells...)
+		}
+	}
+	return out
+}
+
+func TestEraseSubtractsFromFrozenAggregates(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	freeze(t, f, 2023, 2024)
+	frozen2023 := frozen(t, f, 2023)
+	// After the freeze, a late export gives P1 an earlier start (2022): not
+	// counted in the frozen years, so it must not count in what erasure
+	// subtracts either (else P1 would no longer be a new entrant of 2023).
+	writeExport(t, filepath.Join(f.job.Inbox, "amea", "late.csv"), [][4]string{{p1twelve, "Praktik", "2022-12-01", "2022-12-20"}}, -1)
+	if _, err := ingest.Run(ctx, f.job, f.Key, ingest.Options{}); err != nil {
+		t.Fatal(err)
+	}
+
+	q := f.request(t, p1ten)
+	dry, err := subject.Erase(ctx, f.job, f.Key, q, f.opts("KS 2026/0142", true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dry.Log.Counts["aggregate_years_changed"] != 2 || !slices.Equal(frozen(t, f, 2023), frozen2023) {
+		t.Errorf("dry run: %v, or it changed the frozen cells", dry.Log.Counts)
+	}
+	res, err := subject.Erase(ctx, f.job, f.Key, q, f.opts("KS 2026/0142", false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := res.Log.Counts
+	if c["rows_erased"] != 4 || c["aggregate_years_changed"] != 2 || c["aggregate_cells_changed"] == 0 || c["aggregate_cells_clamped"] != 0 {
+		t.Errorf("counts %v", c)
+	}
+	// Each frozen year now holds exactly what freezing the lake without P1
+	// would have given.
+	if err := duck.LakeView(ctx, f.DB, f.Dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, y := range []int{2023, 2024} {
+		want, err := aggregates.Compute(ctx, f.DB, f.Key, "lake", y)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := frozen(t, f, y)
+		if !slices.Equal(got, want) {
+			t.Errorf("%d after erasure:\n got %v\nwant %v", y, got, want)
+		}
+	}
+	if n := totalOf(frozen2023, aggregates.NewEntrants) - totalOf(frozen(t, f, 2023), aggregates.NewEntrants); n != 1 {
+		t.Errorf("new entrants of 2023 went down by %d, want 1", n)
+	}
+	if rep, err := lake.Check(f.Dir, true); err != nil || !rep.OK() {
+		t.Fatalf("check: %v %v", err, rep.Problems)
+	}
+	// A second erasure changes nothing.
+	res, err = subject.Erase(ctx, f.job, f.Key, q, f.opts("KS 2026/0142", false))
+	if err != nil || res.Log.Outcome != lakeop.OutcomeNothing || res.Log.Counts["aggregate_cells_changed"] != 0 {
+		t.Errorf("second erase: %v %s %v", err, res.Log.Outcome, res.Log.Counts)
+	}
+}
+
+func totalOf(cells []aggregates.Cell, stat string) int64 {
+	for _, c := range cells {
+		if c.Statistic == stat && c.Source == tables.Total && c.Measure == tables.Total {
+			return c.Value
+		}
+	}
+	return -1
 }
