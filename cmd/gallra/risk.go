@@ -24,14 +24,26 @@ counts the classes per source, their sizes, and lists the classes smaller than -
 With --check the exit code is 1 when any class is smaller than --k (for monitoring);
 otherwise it is 0 whenever the report was made.
 
+With --fix, the small classes are treated as one lake commit (kind risk-fix in the run log,
+counts only) and the report shows the result:
+  coarsen   generalise the rows of small classes step by step — the period to the next
+            granularity (day, month, quarter, year), then municipality, age band and sex
+            removed, in that order — until every class has --k rows; rows still in a
+            small class after the last step are suppressed
+  suppress  remove the rows of small classes
+Add --dry-run to see the counts without changing anything.
+
 Examples:
   gallra risk --config gallra.toml
-  gallra risk --lake demo/lake --k 10 --limit 20 --format json`,
+  gallra risk --lake demo/lake --k 10 --limit 20 --format json
+  gallra risk --config gallra.toml --fix coarsen --dry-run`,
 		Flags: append(lakeFlags(),
 			&cli.Int64Flag{Name: "k", Value: 5, Usage: "threshold: classes with fewer rows are reported as small"},
 			&cli.IntFlag{Name: "limit", Value: 50, Usage: "list at most this many small classes (-1: all)"},
 			&cli.StringFlag{Name: "format", Value: "table", Usage: "table or json"},
 			&cli.BoolFlag{Name: "check", Usage: "exit 1 if any class is smaller than --k"},
+			&cli.StringFlag{Name: "fix", Usage: "treat small classes: coarsen or suppress (one lake commit)"},
+			&cli.BoolFlag{Name: "dry-run", Usage: "with --fix: count what would change, change nothing"},
 		),
 		Action: func(c *cli.Context) error {
 			lakeDir, _, err := resolveLake(c)
@@ -44,6 +56,22 @@ Examples:
 			}
 			if c.Int64("k") < 2 {
 				return usageError("--k %d: must be at least 2", c.Int64("k"))
+			}
+			if f := c.String("fix"); f != "" {
+				action, err := risk.ParseAction(f)
+				if err != nil {
+					return usageError("--fix: %v", err)
+				}
+				log, plan, err := risk.Fix(c.Context, lakeDir, risk.FixOptions{K: c.Int64("k"), Action: action, DryRun: c.Bool("dry-run")})
+				if err != nil {
+					return opError(err)
+				}
+				fmt.Fprintf(c.App.Writer, "%s (%s, run %s)\n\n", plan, log.Outcome, log.RunID)
+				if c.Bool("dry-run") {
+					return nil
+				}
+			} else if c.Bool("dry-run") {
+				return usageError("--dry-run goes with --fix")
 			}
 			db, err := duck.Open(c.Context, duck.Options{ReadOnlyLake: true, LakeDir: lakeDir})
 			if err != nil {
