@@ -1,21 +1,16 @@
 package main
 
 import (
-	"errors"
-	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
-	"golang.org/x/term"
 
 	"github.com/gallra/gallra/pipeline/config"
 	"github.com/gallra/gallra/pipeline/ingest"
-	"github.com/gallra/gallra/pipeline/keyfile"
 	"github.com/gallra/gallra/pipeline/report"
-	"github.com/gallra/gallra/transforms/pseudonym"
 )
 
 func runCommand() *cli.Command {
@@ -29,7 +24,11 @@ the lake. Unusable rows go to the quarantine file with file, line, field and rea
 never the value. A JSON run report is written to the reports folder.
 
 The key comes from the key file named in the configuration (or --key), or from the
-GALLRA_KEY environment variable. Without a usable key the run refuses to start.
+GALLRA_KEY environment variable. Without a usable key the run refuses to start. An
+encrypted key file's passphrase comes from the file named by GALLRA_KEY_PASSPHRASE_FILE,
+from GALLRA_KEY_PASSPHRASE or from the terminal. The run also refuses a key whose current
+generation is not the one the lake was last written with: after an interrupted key
+rotation, finish it with gallra key rotate --resume.
 
 Runs are idempotent: every export is recognised by its content hash in the lake's
 manifest, so a file delivered twice, or a night run twice, changes nothing. Rows merge
@@ -79,47 +78,4 @@ Exit codes: 0 ok, 1 failed (nothing committed), 2 usage or configuration error,
 			return nil
 		},
 	}
-}
-
-// loadKey loads the key from a file, or from GALLRA_KEY when no file is named.
-// It refuses to go on without one.
-func loadKey(path string) (pseudonym.Key, error) {
-	if path == "" {
-		k, ok, err := keyfile.LoadEnv()
-		if err != nil {
-			return k, err
-		}
-		if !ok {
-			return k, errors.New("no key: name a key file ([key] file in the configuration, or --key) or set " + keyfile.EnvVar + "; create a key with `gallra key new --out FILE`")
-		}
-		return k, nil
-	}
-	return keyfile.Load(path, readPassphrase)
-}
-
-// readPassphrase asks on the terminal, or reads GALLRA_KEY_PASSPHRASE_FILE
-// for unattended runs.
-func readPassphrase() ([]byte, error) {
-	if f := os.Getenv("GALLRA_KEY_PASSPHRASE_FILE"); f != "" {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return nil, fmt.Errorf("reading passphrase file: %w", err)
-		}
-		return trimNewline(b), nil
-	}
-	fd := int(os.Stdin.Fd())
-	if !term.IsTerminal(fd) {
-		return nil, errors.New("the key file is passphrase-protected: run on a terminal or set GALLRA_KEY_PASSPHRASE_FILE")
-	}
-	fmt.Fprint(os.Stderr, "key passphrase: ")
-	b, err := term.ReadPassword(fd)
-	fmt.Fprintln(os.Stderr)
-	return b, err
-}
-
-func trimNewline(b []byte) []byte {
-	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r') {
-		b = b[:len(b)-1]
-	}
-	return b
 }

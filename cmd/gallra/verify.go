@@ -58,7 +58,9 @@ Examples:
 				if err != nil {
 					return cli.Exit(err.Error(), report.ExitFailed)
 				}
-				secrets = verify.SecretForms(k.Secret())
+				for _, g := range k.Generations() { // every generation of a rotated key
+					secrets = append(secrets, verify.SecretForms(g.Secret())...)
+				}
 			}
 			findings, stats, err := scan(secrets, roots...)
 			if err != nil {
