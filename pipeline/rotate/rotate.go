@@ -120,7 +120,7 @@ func Run(ctx context.Context, keyPath, lakeDir, domain string, opt Options) (*Re
 // resume finishes an interrupted rotation.
 func resume(ctx context.Context, keyPath, lakeDir, domain string, opt Options) (*Result, error) {
 	nextPath := keyfile.NextPath(keyPath)
-	m, err := lake.ReadManifest(lakeDir)
+	m, err := recovered(lakeDir)
 	if err != nil {
 		return nil, err
 	}
@@ -171,6 +171,21 @@ func resume(ctx context.Context, keyPath, lakeDir, domain string, opt Options) (
 	}
 	res.Steps = append(res.Steps, fmt.Sprintf("replaced %s with %s", keyPath, nextPath))
 	return res, nil
+}
+
+// recovered returns the lake's manifest after finishing any commit a crash
+// interrupted (a rotation's commit among them), under the lake's lock.
+func recovered(lakeDir string) (*lake.Manifest, error) {
+	lock, err := lake.AcquireLock(lakeDir, lake.NewRunID(time.Now().UTC()))
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Release()
+	m, _, err := lake.Recover(lakeDir)
+	if err != nil {
+		return nil, fmt.Errorf("recovering the lake: %w", err)
+	}
+	return m, nil
 }
 
 // Lake rewrites every pseudonymised row of the lake at lakeDir that an older
