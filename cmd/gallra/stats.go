@@ -22,17 +22,24 @@ through gallra export, with disclosure control.
 Statistics: participants, new_entrants, stock_month_end, durations, reentry,
 transitions (--within-days), cohorts.
 
+Every statistic takes --by: the breakdown replaces the measure (measure, the default;
+source; and sex, age_band or municipality where the sources' policies keep them). In
+transitions it is the pair from the ended participation's category to the next one's; in
+new_entrants and cohorts it is the category of the person's first participation.
+
 Persons in participants, new_entrants and reentry need linkage. For a year that
 retention has frozen they are the frozen aggregates, counted before the year's
 pseudonyms went; for other years they are counted from the lake's pseudonymised
-rows. The last column, basis, says which: frozen or pseudonymised.
+rows. The last column, basis, says which: frozen or pseudonymised. Frozen years are
+kept by source and by measure only: for them a breakdown by sex, age_band or
+municipality gives one row, category TOTAL.
 
 Example:
   gallra stats --config gallra.toml --from 2017 --to 2026 participants reentry
   gallra stats --config gallra.toml --by sex participants`,
 		Flags: append(append(lakeFlags(), spanFlags("this year")...),
 			&cli.IntFlag{Name: "within-days", Value: 30, Usage: "transitions: days between an end and the next start"},
-			&cli.StringFlag{Name: "by", Value: "measure", Usage: "breakdown of participants, stock_month_end, durations, reentry: measure, source, sex, age_band or municipality"},
+			&cli.StringFlag{Name: "by", Value: "measure", Usage: "breakdown of every statistic (participants, new_entrants, stock_month_end, durations, reentry, transitions, cohorts): measure, source, sex, age_band or municipality"},
 		),
 		Action: func(c *cli.Context) error {
 			dir, _, err := resolveLake(c)

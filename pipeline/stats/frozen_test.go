@@ -70,6 +70,7 @@ func TestFrozenYears(t *testing.T) {
 		c(2024, aggregates.Participants, T, "PRAKTIK", 17),
 		c(2024, aggregates.Participants, T, T, 21),
 		c(2024, aggregates.NewEntrants, "amea", "PRAKTIK", 9),
+		c(2024, aggregates.NewEntrants, "amea", T, 9),
 		c(2024, aggregates.NewEntrants, T, "PRAKTIK", 9),
 		c(2024, aggregates.NewEntrants, T, T, 9),
 		c(2024, aggregates.Ended, "amea", T, 8),
@@ -125,6 +126,15 @@ func TestFrozenYears(t *testing.T) {
 		"2023|PRAKTIK|2|pseudonymised",
 		"2024|PRAKTIK|9|frozen",
 	})
+	expect(t, "new_entrants by source", d.run("new_entrants", bySource), []string{
+		"2023|amea|2|pseudonymised",
+		"2024|amea|9|frozen",
+	})
+	// Not frozen by sex: the frozen year's total, category TOTAL.
+	expect(t, "new_entrants by sex", d.run("new_entrants", bySex), []string{
+		"2023||2|pseudonymised",
+		"2024|TOTAL|9|frozen",
+	})
 
 	// Praktik has ended persons but no reentries cell: none re-entered.
 	expect(t, "reentry", d.run("reentry", span), []string{
@@ -160,7 +170,11 @@ func TestFrozenYears(t *testing.T) {
 // retention does before the pseudonyms go) changes no figure, only the
 // basis: the frozen definitions are the suite's.
 func TestFrozenEqualsLive(t *testing.T) {
-	l := testlake.Build(t, testlake.HandChecked, "")
+	t.Run("HandChecked", func(t *testing.T) { frozenEqualsLive(t, testlake.Build(t, testlake.HandChecked, "")) })
+	t.Run("TwoSources", func(t *testing.T) { frozenEqualsLive(t, testlake.BuildSources(t, testlake.TwoSources()...)) })
+}
+
+func frozenEqualsLive(t *testing.T, l *testlake.Lake) {
 	d := &duckDB{t: t, db: l.DB}
 	wide := span
 	wide.FromYear, wide.ToYear = 2022, 2026
@@ -168,7 +182,7 @@ func TestFrozenEqualsLive(t *testing.T) {
 		name string
 		by   string
 	}
-	runs := []run{{"participants", "measure"}, {"participants", "source"}, {"new_entrants", ""}, {"reentry", "measure"}, {"reentry", "source"}}
+	runs := []run{{"participants", "measure"}, {"participants", "source"}, {"new_entrants", ""}, {"new_entrants", "source"}, {"reentry", "measure"}, {"reentry", "source"}}
 	live := map[run][]string{}
 	for _, r := range runs {
 		s := wide

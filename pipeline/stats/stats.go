@@ -3,11 +3,13 @@
 // in-process DuckDB over the lake view that duck.LakeView creates.
 //
 // Every query reads the view "lake" and takes its span of years from DuckDB
-// variables (getvariable('from_year'), getvariable('to_year'), and for
-// transitions getvariable('within_days')), so the same files run unchanged
-// in the duckdb CLI after
+// variables (getvariable('from_year'), getvariable('to_year'), its
+// breakdown from getvariable('breakdown'), and for transitions
+// getvariable('within_days'), for cohorts getvariable('as_of')), so the
+// same files run unchanged in the duckdb CLI after
 //
 //	SET VARIABLE from_year = 2016; SET VARIABLE to_year = 2025;
+//	SET VARIABLE breakdown = 'source'; -- unset: by measure
 //
 // Counts of persons use linked rows only (a pseudonym); unlinked rows count
 // as participations.
@@ -134,13 +136,18 @@ func parse(file, text string) (Query, error) {
 type Span struct {
 	FromYear, ToYear int
 	WithinDays       int       // transitions: days between an end and the next start (0 = 30)
-	By               string    // breakdown of participants, stock_month_end, durations, reentry: see Breakdowns ("" = measure)
+	By               string    // breakdown of every statistic: see Breakdowns ("" = measure)
 	AsOf             time.Time // cohorts: the date up to which the lake is complete (zero = today, UTC)
 }
 
 // Breakdowns are the values of Span.By: the lake's columns a statistic can
 // be broken down by (sex, age band and municipality only where a source's
-// policy keeps them; other rows fall in an empty category).
+// policy keeps them; other rows fall in an empty category). Every statistic
+// of the suite takes it (getvariable('breakdown')): the category replaces
+// the measure, in transitions at both ends of the pair, in new_entrants and
+// cohorts of the person's first participation. For a frozen year the
+// frozen aggregates have source and measure only, so participants,
+// new_entrants and reentry give one row, category TOTAL, for the others.
 var Breakdowns = []string{"measure", "source", "sex", "age_band", "municipality"}
 
 // emptyAggregates makes the view "aggregates" when the session has none,

@@ -101,13 +101,15 @@ func TestSuiteOnAHandCheckedLake(t *testing.T) {
 		"2024|ARBETSTRANING|PRAKTIK|2",
 		"2024|KARTLAGGNING|KARTLAGGNING|1",
 	})
-	// Cohort 2023 (P1, P3): on 1 Mar 2024 P1 is between measures, P3 active;
-	// in 2025 and 2026 both are active. Cohort 2024 (P2, P4): on 1 Jan 2025
-	// P2 is in Praktik; nobody later; the third anniversary (2027) is not
-	// known at the as-of date.
+	// Cohort 2023 (P1, P3, both first in Praktik): on 1 Mar 2024 P1 is
+	// between measures, P3 active; in 2025 and 2026 both are active. Cohort
+	// 2024: P2 (first in Arbetsträning) is in Praktik on 1 Jan 2025, not
+	// later; P4 (Kartläggning) never again; the third anniversary (2027) is
+	// not known at the as-of date.
 	expect(t, "cohorts", d.run("cohorts", span), []string{
-		"2023|2|1|2|2",
-		"2024|2|1|0|",
+		"2023|PRAKTIK|2|1|2|2",
+		"2024|ARBETSTRANING|1|1|0|",
+		"2024|KARTLAGGNING|1|0|0|",
 	})
 }
 

@@ -34,15 +34,68 @@ type Lake struct {
 // extra is appended to the [[source]] section of the job file.
 func Build(t testing.TB, rows [][4]string, extra string) *Lake {
 	t.Helper()
+	return BuildSources(t, Source{Name: "amea", Extra: extra, Rows: rows})
+}
+
+// Source is one source of a lake that BuildSources makes: its export is
+// written in the AMEa schema's layout (identifier, measure label, start,
+// end), whatever the source's name.
+type Source struct {
+	Name  string      // the source's name in the job file and the lake, e.g. "amea"
+	Extra string      // appended to the source's [[source]] section, e.g. `keep = ["sex"]`
+	Rows  [][4]string // identifier, AMEa measure label, start, end ("" = ongoing)
+}
+
+// BuildSources ingests one AMEa-layout export per source in one night, with
+// reference date 2026-11-23; reserve numbers are kept unlinked.
+func BuildSources(t testing.TB, sources ...Source) *Lake {
+	t.Helper()
 	dir := t.TempDir()
 	s, err := schemas.Lookup("amea")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.MkdirAll(filepath.Join(dir, "inbox", "amea"), 0o755); err != nil {
+	body := "reference_date = \"2026-11-23\"\nsettle = \"0s\"\n"
+	total := 0
+	for _, src := range sources {
+		writeExport(t, filepath.Join(dir, "inbox", src.Name), s, src.Rows)
+		body += "[[source]]\nname = \"" + src.Name + "\"\nschema = \"amea\"\nreserve = \"unlinked\"\n" + src.Extra + "\n"
+		total += len(src.Rows)
+	}
+	cfg := filepath.Join(dir, "gallra.toml")
+	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Create(filepath.Join(dir, "inbox", "amea", "export.csv"))
+	job, err := config.Load(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := keyfile.Generate(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := ingest.Run(context.Background(), job, k, ingest.Options{})
+	if err != nil || rep.Totals.Accepted != total {
+		t.Fatalf("testlake: ingest: %v, accepted %d of %d rows", err, rep.Totals.Accepted, total)
+	}
+	db, err := duck.Open(context.Background(), duck.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := duck.LakeView(context.Background(), db, job.Lake); err != nil {
+		t.Fatal(err)
+	}
+	return &Lake{Dir: job.Lake, Key: k, DB: db}
+}
+
+// writeExport writes rows as export.csv in folder, in the columns of s.
+func writeExport(t testing.TB, folder string, s *schemas.Schema, rows [][4]string) {
+	t.Helper()
+	if err := os.MkdirAll(folder, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(filepath.Join(folder, "export.csv"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,32 +117,6 @@ func Build(t testing.TB, rows [][4]string, extra string) *Lake {
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
-	cfg := filepath.Join(dir, "gallra.toml")
-	body := "reference_date = \"2026-11-23\"\nsettle = \"0s\"\n[[source]]\nname = \"amea\"\nreserve = \"unlinked\"\n" + extra
-	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	job, err := config.Load(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := keyfile.Generate(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep, err := ingest.Run(context.Background(), job, k, ingest.Options{})
-	if err != nil || rep.Totals.Accepted != len(rows) {
-		t.Fatalf("testlake: ingest: %v, accepted %d of %d rows", err, rep.Totals.Accepted, len(rows))
-	}
-	db, err := duck.Open(context.Background(), duck.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := duck.LakeView(context.Background(), db, job.Lake); err != nil {
-		t.Fatal(err)
-	}
-	return &Lake{Dir: job.Lake, Key: k, DB: db}
 }
 
 // HandChecked is a lake small enough to work statistics out by hand: four
@@ -115,4 +142,27 @@ var HandChecked = [][4]string{
 	{"19880102-2388", "Kartläggning", "2024-02-15", "2024-03-14"},
 	{"880102-2388", "Kartläggning", "2024-06-01", "2024-06-30"},
 	{"20120304-TF12", "Praktik", "2024-05-01", "2024-05-31"},
+}
+
+// TwoSources is HandChecked in source amea (kommun 0680) with a second
+// source, aksel (kommun 2580), both keeping sex, age band and
+// municipality, for breakdowns worked out by hand. Sex is the identifier's
+// (K: P1, P2, P4; M: P3, P5, P6); the age band is the age at each start
+// (30-39 for P1–P4, 20-24 for P5, 60-64 for P6). aksel's rows:
+//
+//	P4  Extratjänst    2024-07-15 – 2024-12-31   (19880102-2388; 15 days after P4's amea end)
+//	P5  Jobbcoachning  2024-03-01 – 2024-04-30   (20040101-2398; born 2004-01-01, 20 at start)
+//	P5  Praktik        2024-05-10 – ongoing
+//	P6  Praktik        2023-01-09 – 2023-12-31   (19620108-2697; born 1962-01-08, 61 at start)
+func TwoSources() []Source {
+	keep := "keep = [\"sex\", \"age_band\", \"municipality\"]\n"
+	return []Source{
+		{Name: "amea", Extra: "municipality = \"0680\"\n" + keep, Rows: HandChecked},
+		{Name: "aksel", Extra: "municipality = \"2580\"\n" + keep, Rows: [][4]string{
+			{"19880102-2388", "Extratjänst", "2024-07-15", "2024-12-31"},
+			{"20040101-2398", "Jobbcoachning", "2024-03-01", "2024-04-30"},
+			{"200401012398", "Praktik", "2024-05-10", ""},
+			{"19620108-2697", "Praktik", "2023-01-09", "2023-12-31"},
+		}},
+	}
 }
