@@ -156,6 +156,7 @@ var lakeSchema = [][2]string{
 	{"municipality", "VARCHAR"},
 	{"record_key", "UUID"},
 	{"run_id", "VARCHAR"},
+	{"linkable_until", "DATE"},
 	{"source", "VARCHAR"},
 	{"start_year", "INTEGER"},
 }
@@ -291,17 +292,25 @@ func viewsSQL(lakeDir string, onDisk bool) (string, error) {
 	var b strings.Builder
 	b.WriteString("-- The views of the gallra lake at " + filepath.ToSlash(abs) + ".\n")
 	b.WriteString("-- In the duckdb CLI: .read " + filepath.ToSlash(filepath.Join(abs, lake.MetaDir, "views.sql")) + "\n")
-	hive := ",\n  hive_partitioning = true, union_by_name = true, hive_types = {'source': VARCHAR, 'start_year': INTEGER});\n"
+	hive := ",\n  hive_partitioning = true, union_by_name = true, hive_types = {'source': VARCHAR, 'start_year': INTEGER})"
 	view := func(name string, schema [][2]string, src, opts string) {
 		if src == "" {
 			b.WriteString("CREATE OR REPLACE VIEW " + name + " AS SELECT " + emptyColumns(schema) + " WHERE false;\n")
 			return
 		}
-		b.WriteString("CREATE OR REPLACE VIEW " + name + " AS SELECT " + columnList(schema) + " FROM read_parquet(" + src + opts)
+		b.WriteString("CREATE OR REPLACE VIEW " + name + " AS SELECT " + columnList(schema) + " FROM read_parquet(" + src + opts + ";\n")
 	}
-	view("lake", lakeSchema, src, hive)
+	if src != "" {
+		// Files written before linkable_until existed lack it: a union by
+		// name with an empty relation of every column gives them NULL
+		// there, whatever mix of files the lake holds.
+		src = "(SELECT " + emptyColumns(lakeSchema) + " WHERE false\n  UNION ALL BY NAME SELECT * FROM read_parquet(" + src + hive + ")"
+		b.WriteString("CREATE OR REPLACE VIEW lake AS SELECT " + columnList(lakeSchema) + " FROM " + src + ";\n")
+	} else {
+		view("lake", lakeSchema, "", "")
+	}
 	view("anonymised", anonymisedSchema, anonSrc, hive)
-	view("aggregates", aggregatesSchema, aggSrc, ",\n  hive_partitioning = false);\n")
+	view("aggregates", aggregatesSchema, aggSrc, ",\n  hive_partitioning = false)")
 	b.WriteString(`CREATE OR REPLACE VIEW participations AS
 SELECT pseudonym AS person, id_kind, source, measure, period_start, period_end,
        period_end IS NULL AS ongoing, sex, age_band, municipality, key_id, record_key, run_id

@@ -44,7 +44,8 @@ func roundTripRows() []want {
 	const key = "gk1-0123456789abcdef"
 	return []want{
 		{lake.Partition{Source: "amea", StartYear: 1970}, lake.Row{Pseudonym: id(1), KeyID: key, IDKind: lake.IDPersonnummer, Measure: "M01",
-			PeriodStart: day("1970-01-01"), PeriodEnd: ptr(day("1999-12-31")), Sex: ptr("K"), AgeBand: ptr("16-19"), Municipality: ptr("0680"), RecordKey: rk(1)}},
+			PeriodStart: day("1970-01-01"), PeriodEnd: ptr(day("1999-12-31")), Sex: ptr("K"), AgeBand: ptr("16-19"), Municipality: ptr("0680"), RecordKey: rk(1),
+			LinkableUntil: ptr(day("1975-12-31"))}},
 		{lake.Partition{Source: "amea", StartYear: 1999}, lake.Row{Pseudonym: id(2), KeyID: key, IDKind: lake.IDSamordningsnummer, Measure: "M02",
 			PeriodStart: day("1999-12-31"), PeriodEnd: ptr(day("2000-02-29")), Sex: ptr("M"), RecordKey: rk(2)}},
 		{lake.Partition{Source: "amea", StartYear: 2000}, lake.Row{Pseudonym: id(1), KeyID: key, IDKind: lake.IDPersonnummer, Measure: "M01",
@@ -80,7 +81,7 @@ func (w want) expected(runID string) []string {
 		pseud, w.row.KeyID, w.row.IDKind, w.row.Measure,
 		date(&w.row.PeriodStart), date(w.row.PeriodEnd),
 		str(w.row.Sex), str(w.row.AgeBand), str(w.row.Municipality),
-		uuid.UUID(w.row.RecordKey).String(), runID,
+		uuid.UUID(w.row.RecordKey).String(), runID, date(w.row.LinkableUntil),
 		w.part.Source, fmt.Sprint(w.part.StartYear),
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parquet-go/parquet-go"
+
 	"github.com/gallra/gallra/pipeline/aggregates"
 	"github.com/gallra/gallra/pipeline/anonymised"
 	"github.com/gallra/gallra/pipeline/duck"
@@ -173,5 +175,45 @@ func TestTableViews(t *testing.T) {
 	sqlText, err := duck.ViewsSQL(dir)
 	if err != nil || !strings.Contains(sqlText, "VIEW anonymised") || !strings.Contains(sqlText, "VIEW aggregates") {
 		t.Errorf("ViewsSQL: %v\n%s", err, sqlText)
+	}
+}
+
+// TestLakeViewOldFiles: a lake whose files were all written before the
+// column linkable_until existed still has the column in its view, as NULL.
+func TestLakeViewOldFiles(t *testing.T) {
+	type oldRow struct {
+		Pseudonym    [16]byte `parquet:"pseudonym,uuid,optional"` // one row: v0.32's batch bug cannot bite
+		KeyID        string   `parquet:"key_id,optional,dict"`
+		IDKind       string   `parquet:"id_kind,dict"`
+		Measure      string   `parquet:"measure,dict"`
+		PeriodStart  int32    `parquet:"period_start,date"`
+		PeriodEnd    *int32   `parquet:"period_end,date"`
+		Sex          *string  `parquet:"sex,dict"`
+		AgeBand      *string  `parquet:"age_band,dict"`
+		Municipality *string  `parquet:"municipality,dict"`
+		RecordKey    [16]byte `parquet:"record_key,uuid"`
+		RunID        string   `parquet:"run_id,dict"`
+	}
+	dir := t.TempDir()
+	part := filepath.Join(dir, "source=amea", "start_year=2020")
+	if err := os.MkdirAll(part, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := parquet.WriteFile(filepath.Join(part, "part-old-0.parquet"), []oldRow{{Pseudonym: [16]byte{7}, KeyID: "gk1-0123456789abcdef",
+		IDKind: lake.IDPersonnummer, Measure: "M01", PeriodStart: date("2020-01-02"), RecordKey: [16]byte{9}, RunID: "old"}}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	db, err := duck.Open(ctx, duck.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := duck.LakeView(ctx, db, dir); err != nil {
+		t.Fatal(err)
+	}
+	_, rows, err := duck.Query(ctx, db, "SELECT count(*), count(linkable_until), min(source), min(start_year), min(run_id) FROM lake")
+	if err != nil || fmt.Sprint(rows) != "[[1 0 amea 2020 old]]" {
+		t.Errorf("old lake: %v %v", rows, err)
 	}
 }

@@ -660,6 +660,15 @@ func (fr *fileRun) convert(row source.Row) (merge.Entry, *rejection) {
 	attrs := fr.src.Policy.Derive(id, per.Start, muni)
 	out.Sex, out.AgeBand, out.Municipality = attrs.Sex, attrs.AgeBand, attrs.Municipality
 
+	// 7. Retention: the last day an age rule (UKA's 21) lets the row stay
+	//    linkable, from the birth year; the birth date itself is not kept.
+	if p := fr.src.Retention; p != nil {
+		if lu, ok := p.LinkableUntil(id.Birth); ok {
+			d := lake.Date(lu)
+			out.LinkableUntil = &d
+		}
+	}
+
 	return merge.Entry{Source: fr.src.Name, Row: out, ByRecordID: byRecordID}, nil
 }
 

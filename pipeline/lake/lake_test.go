@@ -408,17 +408,18 @@ func TestFileMetadata(t *testing.T) {
 	}
 
 	wantSchema := map[string]string{
-		"pseudonym":    "optional fixed_len_byte_array(16) pseudonym (UUID)",
-		"key_id":       "optional binary key_id (STRING)",
-		"id_kind":      "required binary id_kind (STRING)",
-		"measure":      "required binary measure (STRING)",
-		"period_start": "required int32 period_start (DATE)",
-		"period_end":   "optional int32 period_end (DATE)",
-		"sex":          "optional binary sex (STRING)",
-		"age_band":     "optional binary age_band (STRING)",
-		"municipality": "optional binary municipality (STRING)",
-		"record_key":   "required fixed_len_byte_array(16) record_key (UUID)",
-		"run_id":       "required binary run_id (STRING)",
+		"pseudonym":      "optional fixed_len_byte_array(16) pseudonym (UUID)",
+		"key_id":         "optional binary key_id (STRING)",
+		"id_kind":        "required binary id_kind (STRING)",
+		"measure":        "required binary measure (STRING)",
+		"period_start":   "required int32 period_start (DATE)",
+		"period_end":     "optional int32 period_end (DATE)",
+		"sex":            "optional binary sex (STRING)",
+		"age_band":       "optional binary age_band (STRING)",
+		"municipality":   "optional binary municipality (STRING)",
+		"record_key":     "required fixed_len_byte_array(16) record_key (UUID)",
+		"run_id":         "required binary run_id (STRING)",
+		"linkable_until": "optional int32 linkable_until (DATE)",
 	}
 	schema := pf.Schema().String()
 	for _, line := range wantSchema {
@@ -451,7 +452,7 @@ func TestFileMetadata(t *testing.T) {
 				t.Errorf("row group %d column %s: codec %v, want ZSTD", g, name, m.Codec)
 			}
 			if m.Statistics.MinValue == nil || m.Statistics.MaxValue == nil {
-				if name != "age_band" && name != "municipality" && name != "period_end" { // all null here
+				if name != "age_band" && name != "municipality" && name != "period_end" && name != "linkable_until" { // all null here
 					t.Errorf("row group %d column %s: no min/max statistics", g, name)
 				}
 			}

@@ -58,12 +58,16 @@ func ReadFile(path string, fn func(Row) error) error {
 
 // CheckSchema reports whether a Parquet schema is the lake's: the same
 // columns, in the same order, with the same types and repetition.
+//
+// A file written before the last column, linkable_until, existed has all
+// the columns but that one, and is accepted (its rows read with
+// LinkableUntil nil).
 func CheckSchema(s *parquet.Schema) error {
 	got, want := s.Fields(), fileSchema.Fields()
-	if len(got) != len(want) {
+	if len(got) != len(want) && len(got) != colLinkableUntil {
 		return fmt.Errorf("schema has %d columns, the lake's has %d", len(got), len(want))
 	}
-	for i := range want {
+	for i := range got {
 		g, w := got[i], want[i]
 		if g.Name() != w.Name() {
 			return fmt.Errorf("column %d is %q, want %q", i, g.Name(), w.Name())
@@ -108,6 +112,10 @@ func rowOf(pr parquet.Row) Row {
 		e := pr[colPeriodEnd].Int32()
 		r.PeriodEnd = &e
 	}
+	if len(pr) > colLinkableUntil && !pr[colLinkableUntil].IsNull() {
+		l := pr[colLinkableUntil].Int32()
+		r.LinkableUntil = &l
+	}
 	return r
 }
 
@@ -120,5 +128,5 @@ func SameContent(a, b *Row) bool {
 	return eqp(a.Pseudonym, b.Pseudonym) && a.KeyID == b.KeyID && a.IDKind == b.IDKind &&
 		a.Measure == b.Measure && a.PeriodStart == b.PeriodStart && eqd(a.PeriodEnd, b.PeriodEnd) &&
 		eqs(a.Sex, b.Sex) && eqs(a.AgeBand, b.AgeBand) && eqs(a.Municipality, b.Municipality) &&
-		a.RecordKey == b.RecordKey
+		a.RecordKey == b.RecordKey && eqd(a.LinkableUntil, b.LinkableUntil)
 }

@@ -42,6 +42,11 @@ import (
 //	municipality  optional BYTE_ARRAY STRING (dict)      → VARCHAR  4-digit kommunkod; null unless kept
 //	record_key    required FIXED_LEN_BYTE_ARRAY(16) UUID → UUID     stable key of the participation
 //	run_id        required BYTE_ARRAY STRING (dict)      → VARCHAR  the run that wrote the row
+//	linkable_until optional INT32 DATE                   → DATE     last day the row may stay linkable under an age rule; null if none
+//
+// linkable_until is the last column so that files written before it existed
+// (without it) are a prefix of today's schema: ReadFile and CheckSchema
+// accept them, and read the column as null.
 //
 // Read with hive partitioning, two columns from the path follow: source
 // (VARCHAR) and start_year (INTEGER when read with hive_types as
@@ -84,6 +89,13 @@ type Row struct {
 	// RunID is the run that wrote the row. When empty, the Writer fills in
 	// its own run ID.
 	RunID string
+	// LinkableUntil is the last day (days since 1970-01-01) the row may stay
+	// pseudonymised under its source's age rule (UKA: 31 December of the
+	// year the person turns 21), set at ingest from the identifier's birth
+	// date; nil when the policy has no age rule or the identifier gives no
+	// birth date. It is not the birth date: it says nothing finer than the
+	// year. See transforms/retention.Policy.Deadline.
+	LinkableUntil *int32
 }
 
 // Identifier kinds accepted in Row.IDKind.
@@ -104,17 +116,18 @@ var fileSchema = parquet.SchemaOf(schemaRow{})
 // "optional" non-pointer field wrongly: in a batch, zero values after the
 // first non-zero one are stored as values instead of nulls.
 type schemaRow struct {
-	Pseudonym    [16]byte `parquet:"pseudonym,uuid,optional"`
-	KeyID        string   `parquet:"key_id,optional,dict"`
-	IDKind       string   `parquet:"id_kind,dict"`
-	Measure      string   `parquet:"measure,dict"`
-	PeriodStart  int32    `parquet:"period_start,date"`
-	PeriodEnd    *int32   `parquet:"period_end,date"`
-	Sex          *string  `parquet:"sex,dict"`
-	AgeBand      *string  `parquet:"age_band,dict"`
-	Municipality *string  `parquet:"municipality,dict"`
-	RecordKey    [16]byte `parquet:"record_key,uuid"`
-	RunID        string   `parquet:"run_id,dict"`
+	Pseudonym     [16]byte `parquet:"pseudonym,uuid,optional"`
+	KeyID         string   `parquet:"key_id,optional,dict"`
+	IDKind        string   `parquet:"id_kind,dict"`
+	Measure       string   `parquet:"measure,dict"`
+	PeriodStart   int32    `parquet:"period_start,date"`
+	PeriodEnd     *int32   `parquet:"period_end,date"`
+	Sex           *string  `parquet:"sex,dict"`
+	AgeBand       *string  `parquet:"age_band,dict"`
+	Municipality  *string  `parquet:"municipality,dict"`
+	RecordKey     [16]byte `parquet:"record_key,uuid"`
+	RunID         string   `parquet:"run_id,dict"`
+	LinkableUntil *int32   `parquet:"linkable_until,date"`
 }
 
 // Column indexes in fileSchema (struct order; TestFileMetadata checks them).
@@ -130,6 +143,7 @@ const (
 	colMunicipality
 	colRecordKey
 	colRunID
+	colLinkableUntil
 	numColumns
 )
 
@@ -138,7 +152,7 @@ const (
 // hive partitioning.
 var Columns = []string{
 	"pseudonym", "key_id", "id_kind", "measure", "period_start", "period_end",
-	"sex", "age_band", "municipality", "record_key", "run_id",
+	"sex", "age_band", "municipality", "record_key", "run_id", "linkable_until",
 }
 
 const secondsPerDay = 24 * 60 * 60

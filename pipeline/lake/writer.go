@@ -430,6 +430,13 @@ func (pf *partFile) add(r *Row, runID string) {
 		id = runID
 	}
 	pf.setString(row, colRunID, id, 0)
+	if r.LinkableUntil != nil {
+		row[colLinkableUntil] = parquet.Int32Value(*r.LinkableUntil)
+		row[colLinkableUntil].SetDefinitionLevel(1)
+		row[colLinkableUntil].SetColumnIndex(colLinkableUntil)
+	} else {
+		setNull(row, colLinkableUntil)
+	}
 	pf.buf = append(pf.buf, row)
 }
 

@@ -60,7 +60,7 @@ func Tiers(ctx context.Context, db *sql.DB, job *config.Job, today time.Time) ([
 		}
 		tier := retention.Pseudonymised
 		if p := job.Sources[i].Retention; p != nil {
-			tier = p.TierOn(today, end, 0) // birth years are not in the lake: age rules cannot apply yet
+			tier = p.TierOn(today, end, time.Time{})
 		}
 		plans[i].Rows[tier] += n
 	}

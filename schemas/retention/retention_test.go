@@ -40,7 +40,7 @@ func TestShippedPoliciesExpressTheSeeds(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i, y := range []int{2020, 2023, 2026} {
-			if got := p.TierOn(time.Date(y, 7, 1, 0, 0, 0, 0, time.UTC), end, 0); got != want[i] {
+			if got := p.TierOn(time.Date(y, 7, 1, 0, 0, 0, 0, time.UTC), end, time.Time{}); got != want[i] {
 				t.Errorf("%s on %d-07-01: %s, want %s", name, y, got, want[i])
 			}
 		}

@@ -93,8 +93,9 @@ type Policy struct {
 	// anonymised row keeps; the others are removed with the pseudonym.
 	KeepAnonymised []string
 	// EndOfYearAge, if not zero, ends the pseudonymised tier at the latest on
-	// 31 December of the year the person turns this age (UKA: 21). It needs
-	// the person's birth year, which the lake does not keep: see Deadline.
+	// 31 December of the year the person turns this age (UKA: 21). Ingest
+	// stores that day on each row as lake.Row.LinkableUntil (see
+	// LinkableUntil); the lake keeps no birth date.
 	EndOfYearAge int
 }
 
@@ -119,27 +120,50 @@ func (p Policy) Validate() error {
 	return nil
 }
 
+// LinkableUntil returns the last day the age rule lets a row of a person
+// born on birth stay pseudonymised: 31 December of the year the person turns
+// EndOfYearAge. ok is false when the policy has no age rule or birth is
+// unknown (zero). Only the birth year counts.
+func (p Policy) LinkableUntil(birth time.Time) (last time.Time, ok bool) {
+	if p.EndOfYearAge <= 0 || birth.IsZero() {
+		return time.Time{}, false
+	}
+	return time.Date(birth.Year()+p.EndOfYearAge, 12, 31, 0, 0, 0, 0, time.UTC), true
+}
+
 // Deadline returns the last day a row may stay pseudonymised, given its
-// period end (zero: ongoing) and, for EndOfYearAge policies, the person's
-// birth year (0 if unknown). ok is false when the row has no deadline yet
-// (ongoing, and no age rule that applies).
-func (p Policy) Deadline(end time.Time, birthYear int) (last time.Time, ok bool) {
+// period end (zero: ongoing) and the last day an age rule lets it stay
+// linkable (zero: none; lake.Row.LinkableUntil, see LinkableUntil). ok is
+// false when the row has no deadline yet (ongoing, and no age rule that
+// applies).
+func (p Policy) Deadline(end, linkableUntil time.Time) (last time.Time, ok bool) {
 	if !end.IsZero() {
 		last, ok = p.Pseudonymised.After(end), true
 	}
-	if p.EndOfYearAge > 0 && birthYear > 0 {
-		age := time.Date(birthYear+p.EndOfYearAge, 12, 31, 0, 0, 0, 0, time.UTC)
-		if !ok || age.Before(last) {
-			last, ok = age, true
+	if !linkableUntil.IsZero() {
+		lu := day(linkableUntil)
+		if !ok || lu.Before(last) {
+			last, ok = lu, true
 		}
 	}
 	return last, ok
 }
 
-// TierOn returns the tier of a row on day today. end is the period's end
-// (zero while ongoing); birthYear as for Deadline.
-func (p Policy) TierOn(today, end time.Time, birthYear int) Tier {
-	last, ok := p.Deadline(end, birthYear)
+// day is t's calendar date at midnight UTC.
+func day(t time.Time) time.Time {
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+}
+
+// TierOn returns the tier of a pseudonymised row on day today. end is the
+// period's end (zero while ongoing); linkableUntil as for Deadline.
+//
+// A row past its deadline is Anonymised until Kept after its end, then
+// Purged; a row whose linkage an age rule ended while it was ongoing is
+// Anonymised (see AnonymisedPurged for when such a row goes). Package
+// retain purges anonymised rows by their coarsened period (AnonymisedPurged),
+// which can be up to one period earlier than Purged here, never later.
+func (p Policy) TierOn(today, end, linkableUntil time.Time) Tier {
+	last, ok := p.Deadline(end, linkableUntil)
 	if !ok || !today.After(last) {
 		return Pseudonymised
 	}
@@ -150,6 +174,20 @@ func (p Policy) TierOn(today, end time.Time, birthYear int) Tier {
 		return Purged
 	}
 	return Anonymised
+}
+
+// AnonymisedPurged reports whether an anonymised row with the coarsened
+// period start and end (zero: the row was anonymised while ongoing) is to
+// be purged on day today: when today is past Kept after its coarsened end —
+// up to one granularity period before Kept after the true end, never after
+// it. A row without an end counts from its coarsened start: its end is
+// unknown once the pseudonym is gone.
+func (p Policy) AnonymisedPurged(today, start, end time.Time) bool {
+	from := end
+	if from.IsZero() {
+		from = start
+	}
+	return today.After(p.Kept.After(from))
 }
 
 // Coarsen returns the first day of the period of granularity g that holds t.
