@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -36,6 +37,13 @@ Disclosure control (--method; docs/disclosure.md):
 The method is recorded in every file's metadata. The cell keys come from the lake's key
 (a keyed hash of each pseudonym under its own domain), so the key is needed.
 
+Years that retention has frozen (the view aggregates; docs/retention.md) have no
+pseudonyms left: their cells are the frozen aggregates, counts and cell keys, so their
+noise stays the same. The frozen cells are by source and measure only, so with frozen
+years in the table there is no total over the years, and a table --by sex, age_band or
+municipality leaves the frozen years out. A footnote in every file says which years are
+frozen and which are counted from the pseudonymised rows.
+
 Example:
   gallra export --config gallra.toml --by measure,year --from 2017 --to 2026 --out exports/`,
 		Flags: append(append(lakeFlags(), spanFlags("last year")...),
@@ -69,7 +77,7 @@ Example:
 
 // exportTable builds, protects and writes one participants table.
 func exportTable(ctx context.Context, lakeDir string, key pseudonym.Key, spec tables.Spec, opt publication.Options, out, source, contact string) ([]string, error) {
-	ts, err := protectedTables(ctx, lakeDir, key, []tables.Spec{spec}, opt, source, contact)
+	ts, err := protectedTables(ctx, lakeDir, key, []tables.Spec{spec}, opt, source, contact, false)
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +85,10 @@ func exportTable(ctx context.Context, lakeDir string, key pseudonym.Key, spec ta
 }
 
 // protectedTables builds participants tables from the lake and protects each.
-func protectedTables(ctx context.Context, lakeDir string, key pseudonym.Key, specs []tables.Spec, opt publication.Options, source, contact string) ([]*table.Table, error) {
+// With skipAllFrozen, a table whose breakdown the frozen aggregates lack and
+// whose years are all frozen (tables.ErrAllFrozen) is left out instead of
+// failing.
+func protectedTables(ctx context.Context, lakeDir string, key pseudonym.Key, specs []tables.Spec, opt publication.Options, source, contact string, skipAllFrozen bool) ([]*table.Table, error) {
 	db, err := duck.Open(ctx, duck.Options{ReadOnlyLake: true, LakeDir: lakeDir})
 	if err != nil {
 		return nil, err
@@ -89,6 +100,9 @@ func protectedTables(ctx context.Context, lakeDir string, key pseudonym.Key, spe
 	var out []*table.Table
 	for _, spec := range specs {
 		t, keys, err := tables.Participants(ctx, db, key, spec)
+		if skipAllFrozen && errors.Is(err, tables.ErrAllFrozen) {
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -27,6 +27,11 @@ default), and writes one HTML page with a chart and a table per breakdown. The p
 needs no network to be viewed: no scripts, no fonts, the charts are inline SVG drawn from
 the same protected numbers the exports hold.
 
+Years that retention has frozen come from the frozen aggregates, as in gallra export:
+the tables by sex and age band leave them out (the frozen cells have no such breakdown),
+and are left out of the page when every year of the span is frozen. Each table's notes
+say which years are frozen.
+
 Example:
   gallra report --config gallra.toml --from 2017 --to 2026 --out statistik.html`,
 		Flags: append(append(lakeFlags(), spanFlags("last year")...),
@@ -58,13 +63,14 @@ Example:
 var reportBreakdowns = [][]string{{"measure"}, {"source"}, {"sex"}, {"age_band"}}
 
 // writeReport builds and protects the report's tables and writes the page.
-// A breakdown the lake does not keep (every row "uppgift saknas") is left out.
+// A breakdown the lake does not keep (every row "uppgift saknas"), or that
+// the frozen aggregates lack in a span of frozen years only, is left out.
 func writeReport(ctx context.Context, lakeDir string, key pseudonym.Key, from, to int, opt publication.Options, out, title, source, contact string) error {
 	var specs []tables.Spec
 	for _, by := range reportBreakdowns {
 		specs = append(specs, tables.Spec{By: append(by, "year"), FromYear: from, ToYear: to})
 	}
-	ts, err := protectedTables(ctx, lakeDir, key, specs, opt, source, contact)
+	ts, err := protectedTables(ctx, lakeDir, key, specs, opt, source, contact, true)
 	if err != nil {
 		return err
 	}
