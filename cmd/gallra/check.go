@@ -3,6 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -24,7 +28,9 @@ and that every committed run has its run log (_gallra/runs/<run id>.json).
 
 Every file is also read whole and its SHA-256 compared with the manifest's: only this
 finds a flipped byte inside a data page (bit rot, a bad copy). --quick skips that and
-reads only the footers.
+reads only the footers. When the files are sound, it then also reads every row's key_id:
+after a key rotation every row must carry the key ID the manifest records; rows of another
+generation mean a rotation that has not finished (gallra key rotate --resume).
 
 One line per problem, naming the file and what is wrong, never a value from the data.
 check changes nothing and works on a read-only copy. It takes no lock, so it never
@@ -62,17 +68,58 @@ Examples:
 			if len(rep.Orphans) > 0 {
 				fmt.Fprintf(w, "note: %d file(s) set aside by an earlier recovery under %s/orphans (not part of the lake; kept for whoever put them there)\n", len(rep.Orphans), lake.MetaDir)
 			}
+			nProblems := len(rep.Problems)
+			if rep.ReadData && rep.OK() {
+				// Rows of another key generation than the lake's: a rotation
+				// that did not reach them, or rows written with another key.
+				// (Only on a lake whose files are sound: they are read whole.)
+				n, ids, lakeKey, err := otherKeyRows(lakeDir)
+				if err != nil {
+					return cli.Exit("check: "+err.Error(), report.ExitFailed)
+				}
+				if n > 0 {
+					fmt.Fprintf(w, "%d row(s) carry key ID(s) %s, not the lake's current %s: finish the key rotation (gallra key rotate --resume)\n", n, strings.Join(ids, ", "), lakeKey)
+					nProblems++
+				}
+			}
 			read := "footers read"
 			if rep.ReadData {
 				read = fmt.Sprintf("content read and hashed (%d bytes)", rep.BytesRead)
 			}
 			fmt.Fprintf(w, "check: lake generation %d, %d file(s), %d row(s), %d run(s); %s: ", rep.Generation, rep.Files, rep.Rows, rep.Runs, read)
-			if rep.OK() {
+			if nProblems == 0 {
 				fmt.Fprintln(w, "no problems found")
 				return nil
 			}
-			fmt.Fprintf(w, "%d problem(s)\n", len(rep.Problems))
-			return cli.Exit(fmt.Sprintf("check: %d problem(s) found in %s", len(rep.Problems), lakeDir), report.ExitFailed)
+			fmt.Fprintf(w, "%d problem(s)\n", nProblems)
+			return cli.Exit(fmt.Sprintf("check: %d problem(s) found in %s", nProblems, lakeDir), report.ExitFailed)
 		},
 	}
+}
+
+// otherKeyRows counts the pseudonymised rows whose key ID is not the one the
+// lake's manifest records (none if it records none), and lists those IDs
+// and the manifest's.
+func otherKeyRows(lakeDir string) (n int64, ids []string, lakeKey string, err error) {
+	m, err := lake.ReadManifest(lakeDir)
+	if err != nil || m.KeyID == "" {
+		return 0, nil, "", err
+	}
+	seen := map[string]bool{}
+	for _, f := range m.Files {
+		if f.Partition.Table != lake.TablePseudonymised {
+			continue
+		}
+		err := lake.ReadFile(filepath.Join(lakeDir, filepath.FromSlash(f.Path)), func(r lake.Row) error {
+			if r.KeyID != "" && r.KeyID != m.KeyID {
+				n++
+				seen[r.KeyID] = true
+			}
+			return nil
+		})
+		if err != nil {
+			return 0, nil, "", fmt.Errorf("%s: %w", f.Path, err)
+		}
+	}
+	return n, slices.Sorted(maps.Keys(seen)), m.KeyID, nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -112,5 +113,29 @@ func TestKeyRotateAndDeliver(t *testing.T) {
 	out, code, _ = run(t, "", "verify", "--lake", deliv, "--key", key)
 	if code != 0 || !strings.Contains(out, "0 finding(s)") {
 		t.Errorf("verify the delivery: exit %d\n%s", code, out)
+	}
+
+	// check: clean after the rotation; rows of another generation than the
+	// manifest's are reported.
+	if out, code, _ := run(t, "", "check", "--lake", l.Dir); code != 0 || !strings.Contains(out, "no problems found") {
+		t.Errorf("check after rotation: exit %d\n%s", code, out)
+	}
+	mpath := filepath.Join(l.Dir, "_gallra", "manifest.json")
+	mb, err := os.ReadFile(mpath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(mb, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["key_id"] = l.Key.ID() // as if the lake were still at generation 1
+	mb, _ = json.Marshal(m)
+	if err := os.WriteFile(mpath, mb, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	out, code, _ = run(t, "", "check", "--lake", l.Dir)
+	if code != report.ExitFailed || !strings.Contains(out, "10 row(s) carry key ID(s) gk1-") || !strings.Contains(out, "not the lake's current "+l.Key.ID()) {
+		t.Errorf("check with rows of another generation: exit %d\n%s", code, out)
 	}
 }
