@@ -47,6 +47,14 @@
 // the current lake no longer re-identifies anyone. The key ID of a chain is
 // the key ID of its current generation.
 //
+// The chain applies to every domain alike. Values keyed on a lake pseudonym
+// — the cell-key terms of published tables (domain "cellkey", computed over
+// the pseudonym's text) and delivery pseudonyms — therefore change with a
+// rotation: they cannot stay the same, because a per-person value that
+// survived the rotation unchanged would itself be a pseudonym the rotation
+// did not rotate, and the one-way chain cannot be walked back to generation
+// 1 to key them there.
+//
 // # Deliveries
 //
 // A delivery to an external recipient maps lake pseudonyms to pseudonyms of
