@@ -40,6 +40,7 @@ import (
 
 	"github.com/gallra/gallra/pipeline/atomicfile"
 	"github.com/gallra/gallra/pipeline/duck"
+	"github.com/gallra/gallra/pipeline/keyfile"
 	"github.com/gallra/gallra/pipeline/lake"
 	"github.com/gallra/gallra/pipeline/lakeop"
 	"github.com/gallra/gallra/pipeline/tables"
@@ -127,7 +128,8 @@ func CheckDomain(domain, lakeDomain string) error {
 
 // Write delivers the lake at lakeDir under key to opt.Out and records the
 // delivery in the lake's run log. It holds the lake's lock while it reads,
-// so that it reads one committed generation.
+// so that it reads one committed generation, and refuses a key whose
+// current generation is not the lake's (keyfile.CheckLake).
 func Write(ctx context.Context, lakeDir string, key pseudonym.Key, opt Options) (*Manifest, error) {
 	now := time.Now
 	if opt.Now != nil {
@@ -163,6 +165,11 @@ func Write(ctx context.Context, lakeDir string, key pseudonym.Key, opt Options) 
 		log.Recovery = &recov
 	}
 	log.Generation = base.Generation
+	// A key whose current generation is not the lake's would map the
+	// lake's pseudonyms under another subkey than earlier deliveries did.
+	if err := keyfile.CheckLake(key, base.KeyID); err != nil {
+		return nil, err
+	}
 	m, err := write(ctx, lakeDir, rec, opt, log.RunID, started)
 	log.Finished = now().UTC()
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gallra/gallra/pipeline/deliver"
 	"github.com/gallra/gallra/pipeline/duck"
+	"github.com/gallra/gallra/pipeline/keyfile"
 	"github.com/gallra/gallra/pipeline/lakeop"
 	"github.com/gallra/gallra/pipeline/testlake"
 	"github.com/gallra/gallra/pipeline/verify"
@@ -245,4 +246,23 @@ func overlap(a, b []string) bool {
 		}
 	}
 	return false
+}
+
+func TestRefusesKeyOfAnotherGeneration(t *testing.T) {
+	l := testlake.Build(t, testlake.HandChecked, "")
+	other, err := keyfile.Generate(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rotated, _ := l.Key.Extend(other)
+	for name, k := range map[string]pseudonym.Key{"foreign": other, "rotated, lake not rewritten": rotated} {
+		out := filepath.Join(t.TempDir(), "o")
+		_, err := deliver.Write(context.Background(), l.Dir, k, deliver.Options{Domain: "scb", LakeDomain: "lake", Out: out})
+		if !errors.Is(err, keyfile.ErrKeyMismatch) {
+			t.Errorf("%s key: %v, want ErrKeyMismatch", name, err)
+		}
+		if _, err := os.Stat(filepath.Join(out, deliver.ManifestFile)); err == nil {
+			t.Errorf("%s key: a delivery was written", name)
+		}
+	}
 }
