@@ -14,15 +14,26 @@ import (
 func sqlCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "sql",
-		Usage:     "run a SQL query against the lake with in-process DuckDB (views lake, participations, runs)",
+		Usage:     "run a SQL query against the lake with in-process DuckDB (views lake, participations, anonymised, aggregates, runs)",
 		ArgsUsage: "[QUERY]",
 		Description: `Opens the lake read-only in DuckDB with its views and prints the result of a query
 given as an argument or in a file (--file) as a table, CSV or JSON.
 
-Views:
-  lake            every row of the current generation; source and start_year from the path
-  participations  the same with readable names: person (the pseudonym), ongoing, ...
-  runs            the run log: run_id, started, finished, outcome, rows read/accepted, ...
+Views (each exists, with its columns, even when it has no rows):
+  lake            the pseudonymised tier, every row of the current generation: pseudonym,
+                  key_id, id_kind, measure, period_start, period_end, sex, age_band,
+                  municipality, record_key, run_id, linkable_until; source and start_year
+                  from the path
+  participations  the same rows with readable names: person (the pseudonym), ongoing, ...
+  anonymised      the anonymised tier (rows whose pseudonym retention took away): measure,
+                  period_start and period_end coarsened to their granularity (day, month,
+                  quarter, year), sex, age_band, municipality where kept, cell_key,
+                  anonymised_by_run, source, start_year; no pseudonym: rows cannot be linked
+  aggregates      the frozen aggregates (docs/retention.md): year, source, measure,
+                  statistic (participants, new_entrants, ended, reentries), value, cell_key,
+                  frozen_by_run, frozen_on; by source x measure with TOTAL margins
+  runs            the run log: run_id, kind (run, retain, ...), started, finished, outcome,
+                  rows read/accepted, ...
 
 Analysts without gallra get the same views from the duckdb CLI:
   duckdb -c ".read lake/_gallra/views.sql" -c "SELECT * FROM runs"
@@ -30,6 +41,7 @@ Analysts without gallra get the same views from the duckdb CLI:
 
 Examples:
   gallra sql --lake demo/lake "SELECT source, count(DISTINCT person) FROM participations GROUP BY 1"
+  gallra sql --lake demo/lake "SELECT year, value FROM aggregates WHERE statistic = 'participants' AND source = 'TOTAL' AND measure = 'TOTAL'"
   gallra sql --config gallra.toml --file query.sql --format csv > result.csv`,
 		Flags: append(lakeFlags(),
 			&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: "read the query from this file"},
