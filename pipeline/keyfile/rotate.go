@@ -65,15 +65,20 @@ func StartRotation(path string, pass Passphrase, random io.Reader) (old, next ps
 		return old, next, err
 	}
 	defer os.Remove(tmp)
-	if err := os.Link(tmp, nextPath); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return old, next, &Error{Path: nextPath, Kind: ErrExists, msg: fmt.Sprintf(
-				"%s exists: a key rotation is under way; finish it with `gallra key rotate --resume`", nextPath)}
+	switch err := os.Link(tmp, nextPath); {
+	case errors.Is(err, fs.ErrExist):
+		return old, next, &Error{Path: nextPath, Kind: ErrExists, msg: fmt.Sprintf(
+			"%s exists: a key rotation is under way; finish it with `gallra key rotate --resume`", nextPath)}
+	case err != nil:
+		// A file system without hard links: rename instead (NextPath was
+		// checked to be absent above; only a concurrent rotation races here).
+		if err := os.Rename(tmp, nextPath); err != nil {
+			return old, next, &Error{Path: nextPath, Err: err, msg: "cannot create " + nextPath}
 		}
-		return old, next, &Error{Path: nextPath, Err: err, msg: "cannot create " + nextPath}
-	}
-	if err := os.Remove(tmp); err != nil {
-		return old, next, &Error{Path: tmp, Err: err, msg: "cannot remove " + tmp}
+	default:
+		if err := os.Remove(tmp); err != nil {
+			return old, next, &Error{Path: tmp, Err: err, msg: "cannot remove " + tmp}
+		}
 	}
 	if err := syncDir(nextPath); err != nil {
 		return old, next, err
