@@ -82,17 +82,26 @@ func TestFrozenYears(t *testing.T) {
 		c(2024, aggregates.Reentries, T, T, 4),
 	})
 	aggregatesView(t, d, dir)
+	// Two rows of 2024 in the anonymised tier (retention anonymised them
+	// when it froze 2024), their dates coarsened.
+	if _, err := d.db.ExecContext(context.Background(), `CREATE OR REPLACE VIEW anonymised AS
+		SELECT * FROM (VALUES
+		  ('PRAKTIK', DATE '2024-01-01', DATE '2024-01-01', 'year', NULL, NULL, NULL, 7::UBIGINT, 'r', 'amea', 2024),
+		  ('ARBETSTRANING', DATE '2024-04-01', DATE '2024-07-01', 'quarter', 'K', NULL, NULL, 8::UBIGINT, 'r', 'amea', 2024))
+		t(measure, period_start, period_end, granularity, sex, age_band, municipality, cell_key, anonymised_by_run, source, start_year)`); err != nil {
+		t.Fatal(err)
+	}
 
-	// Participations are always the lake's rows: in 2024, Arbetsträning 2
-	// (P1, P2), Kartläggning 2 (P4 twice), Praktik 3 (P2, P3, U).
-	// Kartläggning's frozen persons went to zero: the row stays, from the
-	// lake's participations, with no persons.
+	// Participations are the lake's rows, both tiers: in 2024, Arbetsträning
+	// 2 (P1, P2) and one anonymised, Kartläggning 2 (P4 twice), Praktik 3
+	// (P2, P3, U) and one anonymised. Kartläggning's frozen persons went to
+	// zero: the row stays, from the lake's participations, with no persons.
 	expect(t, "participants", d.run("participants", span), []string{
 		"2023|ARBETSTRANING|1|1|pseudonymised",
 		"2023|PRAKTIK|2|2|pseudonymised",
-		"2024|ARBETSTRANING|5|2|frozen",
+		"2024|ARBETSTRANING|5|3|frozen",
 		"2024|KARTLAGGNING|0|2|frozen",
-		"2024|PRAKTIK|17|3|frozen",
+		"2024|PRAKTIK|17|4|frozen",
 		"2025|PRAKTIK|3|3|pseudonymised",
 	})
 	// 2022 is frozen but has no rows left in the lake: persons, no
@@ -108,16 +117,16 @@ func TestFrozenYears(t *testing.T) {
 	expect(t, "participants by source", d.run("participants", bySource), []string{
 		"2023|amea|2|3|pseudonymised",
 		"2024|aksel|3|0|frozen",
-		"2024|amea|20|7|frozen",
+		"2024|amea|20|9|frozen",
 		"2025|amea|3|3|pseudonymised",
 	})
 	// Not frozen by sex: a frozen year's total, category TOTAL, with the
-	// year's 7 participations; the other years as before (sex not kept).
+	// year's 9 participations; the other years as before (sex not kept).
 	bySex := span
 	bySex.By = "sex"
 	expect(t, "participants by sex", d.run("participants", bySex), []string{
 		"2023||2|3|pseudonymised",
-		"2024|TOTAL|21|7|frozen",
+		"2024|TOTAL|21|9|frozen",
 		"2025||3|3|pseudonymised",
 	})
 

@@ -12,7 +12,9 @@
 //	SET VARIABLE breakdown = 'source'; -- unset: by measure
 //
 // Counts of persons use linked rows only (a pseudonym); unlinked rows count
-// as participations.
+// as participations, and so do the anonymised tier's rows (view
+// "anonymised") in participants.sql, the one statistic that needs neither
+// linkage nor exact dates. The others read the pseudonymised rows only.
 //
 // Counts that need linkage come from two places, and the queries that give
 // them (participants, new_entrants, reentry) say which in a last column,
@@ -158,10 +160,20 @@ SELECT CAST(NULL AS INTEGER) AS year, CAST(NULL AS VARCHAR) AS source, CAST(NULL
        CAST(NULL AS VARCHAR) AS frozen_by_run, CAST(NULL AS DATE) AS frozen_on
 WHERE false`
 
-// Run runs one statistic over the views "lake" and "aggregates" (see
-// duck.LakeView) and returns its columns and rows as text. A session without
-// a view "aggregates" (one made before frozen aggregates existed) gets an
-// empty one, so every year is counted from the lake.
+// emptyAnonymised makes the view "anonymised" when the session has none,
+// with the columns of the anonymised tier and no rows.
+const emptyAnonymised = `CREATE VIEW IF NOT EXISTS anonymised AS
+SELECT CAST(NULL AS VARCHAR) AS measure, CAST(NULL AS DATE) AS period_start, CAST(NULL AS DATE) AS period_end,
+       CAST(NULL AS VARCHAR) AS granularity, CAST(NULL AS VARCHAR) AS sex, CAST(NULL AS VARCHAR) AS age_band,
+       CAST(NULL AS VARCHAR) AS municipality, CAST(NULL AS UBIGINT) AS cell_key, CAST(NULL AS VARCHAR) AS anonymised_by_run,
+       CAST(NULL AS VARCHAR) AS source, CAST(NULL AS INTEGER) AS start_year
+WHERE false`
+
+// Run runs one statistic over the views "lake", "anonymised" and
+// "aggregates" (see duck.LakeView) and returns its columns and rows as
+// text. A session without a view "aggregates" or "anonymised" (one made
+// before retention tiers existed) gets an empty one, so every year is
+// counted from the lake.
 func Run(ctx context.Context, db *sql.DB, q Query, s Span) ([]string, [][]string, error) {
 	if s.FromYear > s.ToYear || s.FromYear < 1900 {
 		return nil, nil, fmt.Errorf("stats: bad span %d–%d", s.FromYear, s.ToYear)
@@ -188,6 +200,7 @@ func Run(ctx context.Context, db *sql.DB, q Query, s Span) ([]string, [][]string
 	}
 	for _, set := range []string{
 		emptyAggregates,
+		emptyAnonymised,
 		fmt.Sprintf("SET VARIABLE from_year = %d", s.FromYear),
 		fmt.Sprintf("SET VARIABLE to_year = %d", s.ToYear),
 		fmt.Sprintf("SET VARIABLE within_days = %d", within),

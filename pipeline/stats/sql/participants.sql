@@ -14,8 +14,12 @@
 --   over measures by source; later rows for the year do not change them. The
 --   frozen cells have no breakdown by sex, age band or municipality: for a
 --   frozen year those breakdowns give one row, category TOTAL. Participations
---   need no linkage and are always counted now from the lake's rows,
---   anonymised ones included and purged ones gone.
+--   need no linkage and are always counted now from the rows the lake holds:
+--   the pseudonymised rows (view "lake") and the anonymised ones (view
+--   "anonymised", whose dates are coarsened within their year, so the years
+--   a row is active in are exact); purged rows are gone. An anonymised row
+--   counts under sex, age band or municipality only where the policy's
+--   keep_anonymised kept them.
 -- params: from_year, to_year, breakdown
 WITH years AS (
     SELECT y::INTEGER AS year, y IN (SELECT year FROM aggregates) AS frozen
@@ -29,7 +33,9 @@ WITH years AS (
            count(DISTINCT l.pseudonym) AS participants,
            count(*) AS participations
     FROM years y
-    JOIN lake l
+    JOIN (SELECT pseudonym, source, measure, sex, age_band, municipality, period_start, period_end FROM lake
+          UNION ALL
+          SELECT NULL, source, measure, sex, age_band, municipality, period_start, period_end FROM anonymised) l
       ON l.period_start <= make_date(y.year, 12, 31)
      AND (l.period_end IS NULL OR l.period_end >= make_date(y.year, 1, 1))
     GROUP BY ALL
