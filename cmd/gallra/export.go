@@ -77,7 +77,7 @@ Example:
 
 // exportTable builds, protects and writes one participants table.
 func exportTable(ctx context.Context, lakeDir string, key pseudonym.Key, spec tables.Spec, opt publication.Options, out, source, contact string) ([]string, error) {
-	ts, err := protectedTables(ctx, lakeDir, key, []tables.Spec{spec}, opt, source, contact, false)
+	ts, _, err := protectedTables(ctx, lakeDir, key, []tables.Spec{spec}, opt, source, contact, false)
 	if err != nil {
 		return nil, err
 	}
@@ -87,32 +87,39 @@ func exportTable(ctx context.Context, lakeDir string, key pseudonym.Key, spec ta
 // protectedTables builds participants tables from the lake and protects each.
 // With skipAllFrozen, a table whose breakdown the frozen aggregates lack and
 // whose years are all frozen (tables.ErrAllFrozen) is left out instead of
-// failing.
-func protectedTables(ctx context.Context, lakeDir string, key pseudonym.Key, specs []tables.Spec, opt publication.Options, source, contact string, skipAllFrozen bool) ([]*table.Table, error) {
+// failing, and omitted says why in Swedish, one line per table left out.
+func protectedTables(ctx context.Context, lakeDir string, key pseudonym.Key, specs []tables.Spec, opt publication.Options, source, contact string, skipAllFrozen bool) (out []*table.Table, omitted []string, err error) {
 	db, err := duck.Open(ctx, duck.Options{ReadOnlyLake: true, LakeDir: lakeDir})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer db.Close()
 	if err := duck.LakeView(ctx, db, lakeDir); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var out []*table.Table
 	for _, spec := range specs {
 		t, keys, err := tables.Participants(ctx, db, key, spec)
 		if skipAllFrozen && errors.Is(err, tables.ErrAllFrozen) {
+			var dims []string
+			for _, d := range spec.By {
+				if d != "year" {
+					dims = append(dims, strings.ToLower(tables.DimensionLabel(d)))
+				}
+			}
+			omitted = append(omitted, fmt.Sprintf("Tabellen per %s saknas: alla år %d–%d är frysta (deras pseudonymer är gallrade), och de frysta aggregaten finns bara per källa och åtgärd.",
+				strings.Join(dims, ", "), spec.FromYear, spec.ToYear))
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		t.Source, t.Contact, t.Updated = source, contact, time.Now().UTC()
 		if err := publication.Protect(t, keys, opt); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		out = append(out, t)
 	}
-	return out, nil
+	return out, omitted, nil
 }
 
 func printFiles(w io.Writer, files []string) {

@@ -70,7 +70,7 @@ func writeReport(ctx context.Context, lakeDir string, key pseudonym.Key, from, t
 	for _, by := range reportBreakdowns {
 		specs = append(specs, tables.Spec{By: append(by, "year"), FromYear: from, ToYear: to})
 	}
-	ts, err := protectedTables(ctx, lakeDir, key, specs, opt, source, contact, true)
+	ts, omitted, err := protectedTables(ctx, lakeDir, key, specs, opt, source, contact, true)
 	if err != nil {
 		return err
 	}
@@ -82,7 +82,7 @@ func writeReport(ctx context.Context, lakeDir string, key pseudonym.Key, from, t
 		kept = append(kept, t)
 	}
 	var b bytes.Buffer
-	if err := htmlreport.Write(&b, title, time.Now(), kept); err != nil {
+	if err := htmlreport.Write(&b, title, time.Now(), kept, omitted...); err != nil {
 		return err
 	}
 	return atomicfile.WriteFile(out, b.Bytes(), 0o644)

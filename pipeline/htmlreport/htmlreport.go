@@ -19,7 +19,8 @@ import (
 // Write renders the report of the given protected tables. Each table must
 // have a time dimension; the chart draws one line per category of the first
 // other dimension (its total category included), over the time dimension.
-func Write(w io.Writer, title string, generated time.Time, tables []*table.Table) error {
+// notes are shown under the page's heading (e.g. why a table is missing).
+func Write(w io.Writer, title string, generated time.Time, tables []*table.Table, notes ...string) error {
 	var sections []section
 	for _, t := range tables {
 		s, err := build(t)
@@ -31,8 +32,9 @@ func Write(w io.Writer, title string, generated time.Time, tables []*table.Table
 	return page.Execute(w, struct {
 		Title     string
 		Generated string
+		Notes     []string
 		Sections  []section
-	}{title, generated.UTC().Format("2006-01-02 15:04 UTC"), sections})
+	}{title, generated.UTC().Format("2006-01-02 15:04 UTC"), notes, sections})
 }
 
 type section struct {
@@ -189,7 +191,8 @@ svg{width:100%;height:auto;border:1px solid #eee}
 </style></head><body>
 <h1>{{.Title}}</h1>
 <p class="meta">Framställd {{.Generated}}. Alla tal är skyddade med röjandekontroll; ".." = uppgiften redovisas inte av sekretesskäl.</p>
-{{range .Sections}}<section>
+{{range .Notes}}<p class="meta">{{.}}</p>
+{{end}}{{range .Sections}}<section>
 <h2>{{.Title}}</h2>
 <p class="meta">Enhet: {{.Unit}}. Period: {{.RefPeriod}}. Källa: {{.Source}}.<br>Röjandekontroll: {{.Method}}</p>
 {{.Chart}}

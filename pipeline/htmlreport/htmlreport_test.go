@@ -18,10 +18,13 @@ func TestReportIsSelfContainedAndHidesSuppressedCells(t *testing.T) {
 	tb.Status[2] = table.StatusSuppressed // SFI 2024
 	tb.Title, tb.Unit, tb.Method = "Deltagare <per> åtgärd", "antal personer", "suppression"
 	var b bytes.Buffer
-	if err := Write(&b, "Rapport", time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), []*table.Table{tb}); err != nil {
+	if err := Write(&b, "Rapport", time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), []*table.Table{tb}, "Tabellen per <kön> saknas."); err != nil {
 		t.Fatal(err)
 	}
 	html := b.String()
+	if !strings.Contains(html, `<p class="meta">Tabellen per &lt;kön&gt; saknas.</p>`) {
+		t.Error("the page note is missing or not escaped")
+	}
 	if strings.Contains(html, "987654") {
 		t.Error("the report shows a suppressed value")
 	}

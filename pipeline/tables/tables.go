@@ -54,6 +54,15 @@ var dimensions = map[string]struct {
 	"municipality": {"Kommun", "coalesce(l.municipality, 'uppgift saknas')"},
 }
 
+// DimensionLabel returns a dimension's Swedish label (e.g. "Kön" for "sex"),
+// or the code itself for a dimension tables does not know.
+func DimensionLabel(d string) string {
+	if dim, ok := dimensions[d]; ok {
+		return dim.label
+	}
+	return d
+}
+
 // Spec says which table to build: distinct participants active in each year
 // of the span, broken down by the named dimensions (in order; "year" is one
 // of them or is added last).
