@@ -223,7 +223,7 @@ func newPassphrase() ([]byte, error) {
 		return nil, err
 	}
 	var a []byte
-	if src.From != "nowhere" {
+	if src.From != "" {
 		if a, err = src.Read(); err != nil {
 			return nil, err
 		}

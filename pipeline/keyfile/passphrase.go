@@ -30,7 +30,8 @@ const maxPassphraseFile = 4 << 10
 type Passphrase struct {
 	// From describes the source for messages, never the passphrase itself:
 	// "file /run/credentials/gallra/pass ($GALLRA_KEY_PASSPHRASE_FILE)",
-	// "$GALLRA_KEY_PASSPHRASE", "the terminal" or "nowhere".
+	// "$GALLRA_KEY_PASSPHRASE" or "the terminal"; empty when there is no
+	// source (then Read fails, saying how to supply one).
 	From string
 	read func() ([]byte, error)
 }
@@ -72,7 +73,7 @@ func PassphraseFromEnv(prompt func() ([]byte, error)) (Passphrase, error) {
 	case prompt != nil:
 		return Passphrase{From: "the terminal", read: prompt}, nil
 	}
-	return Passphrase{From: "nowhere"}, nil
+	return Passphrase{}, nil
 }
 
 // ReadPassphraseFile reads a passphrase from the file at path: a regular
