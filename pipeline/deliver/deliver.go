@@ -145,7 +145,7 @@ func Write(ctx context.Context, lakeDir string, key pseudonym.Key, opt Options) 
 	if opt.FromYear != 0 && opt.ToYear != 0 && opt.FromYear > opt.ToYear {
 		return nil, fmt.Errorf("deliver: --from %d is after --to %d", opt.FromYear, opt.ToYear)
 	}
-	if err := emptyDir(opt.Out); err != nil {
+	if err := emptyDir(opt.Out, false); err != nil {
 		return nil, err
 	}
 	started := now().UTC()
@@ -170,6 +170,9 @@ func Write(ctx context.Context, lakeDir string, key pseudonym.Key, opt Options) 
 	if err := keyfile.CheckLake(key, base.KeyID); err != nil {
 		return nil, err
 	}
+	if err := emptyDir(opt.Out, true); err != nil {
+		return nil, err
+	}
 	m, err := write(ctx, lakeDir, rec, opt, log.RunID, started)
 	log.Finished = now().UTC()
 	if err != nil {
@@ -189,15 +192,18 @@ func Write(ctx context.Context, lakeDir string, key pseudonym.Key, opt Options) 
 	return m, err
 }
 
-// emptyDir creates dir, or accepts it if it exists and is empty: a delivery
-// never mixes its files with others'.
-func emptyDir(dir string) error {
+// emptyDir checks that dir does not exist or is empty, and with create makes
+// it: a delivery never mixes its files with others'.
+func emptyDir(dir string, create bool) error {
 	if dir == "" {
 		return errors.New("deliver: no output folder")
 	}
 	entries, err := os.ReadDir(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
+		if !create {
+			return nil
+		}
 		return os.MkdirAll(dir, 0o750)
 	case err != nil:
 		return fmt.Errorf("deliver: output folder: %w", err)
