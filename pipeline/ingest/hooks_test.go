@@ -8,3 +8,14 @@ func SetMemoryBounds(batch, rows int64) (restore func()) {
 	batchMemory, writerBufferedRows = batch, rows
 	return func() { batchMemory, writerBufferedRows = b, r }
 }
+
+// SetWorkers sets the number of converter goroutines of the runs that
+// follow and returns a function that restores it.
+func SetWorkers(n int) (restore func()) {
+	w := workers
+	workers = n
+	return func() { workers = w }
+}
+
+// YYYYMMDD is yyyymmdd, for its test.
+var YYYYMMDD = yyyymmdd

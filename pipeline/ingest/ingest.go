@@ -188,21 +188,40 @@ func (r *run) execute(ctx context.Context, key pseudonym.Key) (err error) {
 
 	// Read: every inbox, in configuration order, files in name order. Later
 	// versions of a participation replace earlier ones within the batch.
+	// The files are read and converted ahead, on every core, and added to
+	// the batch in this order (see parallel.go).
+	lists := make([][]string, len(r.job.Sources))
+	listErrs := make([]error, len(r.job.Sources))
+	var all []*prepared
+	for i, src := range r.job.Sources {
+		lists[i], listErrs[i] = inboxFiles(src.Inbox)
+		if listErrs[i] != nil {
+			break // the loop below fails at this source
+		}
+		for _, path := range lists[i] {
+			all = append(all, &prepared{src: src, path: path, rel: r.relPath(path),
+				ready: make(chan struct{}), hashed: make(chan struct{}), stop: make(chan struct{}),
+				chunks: make(chan *chunk, chunksAhead)})
+		}
+	}
+	rd := r.startReaders(all)
+	defer rd.stop()
 	var inputs []lake.Input
 	var done []doneFile // exports to cull once the lake holds them
-	for _, src := range r.job.Sources {
+	next := 0
+	for i, src := range r.job.Sources {
 		srep := &report.Source{Name: src.Name, Schema: src.Schema.Name, Keep: src.Policy.Names(),
 			Counts: report.Counts{Quarantined: map[string]int{}}}
 		r.rep.Sources = append(r.rep.Sources, srep)
-		files, err := inboxFiles(src.Inbox)
-		if err != nil {
+		if err := listErrs[i]; err != nil {
 			return fmt.Errorf("source %s: %w", src.Name, err)
 		}
-		for _, path := range files {
+		for _, path := range lists[i] {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			frep, err := r.ingestFile(src, path, batch)
+			frep, err := r.ingestFile(rd, next, batch)
+			next++
 			if err != nil {
 				return err
 			}
@@ -220,6 +239,7 @@ func (r *run) execute(ctx context.Context, key pseudonym.Key) (err error) {
 		}
 		r.rep.Totals.Add(srep.Counts)
 	}
+	rd.stop()
 	if err := r.q.Close(); err != nil {
 		return fmt.Errorf("quarantine: %w", err)
 	}
@@ -388,15 +408,18 @@ func inboxFiles(dir string) ([]string, error) {
 	return out, nil
 }
 
-// ingestFile reads one export into the run's batch. A file is
-// all-or-nothing: if it cannot be read to the end, its entries are discarded
-// from the batch and its quarantine entries dropped, and it is reported as
-// rejected and stays in the inbox. An export the lake already holds (same
-// content hash) is a duplicate: read by nobody, culled after the run like any
-// ingested file. The error is not the file's but the run's (the batch could
-// not spill): the run fails.
-func (r *run) ingestFile(src *config.Source, path string, batch *merge.Batch) (*report.InputFile, error) {
-	rel := r.relPath(path)
+// ingestFile adds the i-th export of the run, as its reader goroutine read
+// and the workers converted it, to the run's batch (see parallel.go). A file
+// is all-or-nothing: if it cannot be read to the end, its entries are
+// discarded from the batch and its quarantine entries dropped, and it is
+// reported as rejected and stays in the inbox. An export the lake already
+// holds (same content hash) is a duplicate: read by nobody, culled after the
+// run like any ingested file. The error is not the file's but the run's (the
+// batch could not spill): the run fails.
+func (r *run) ingestFile(rd *readers, i int, batch *merge.Batch) (*report.InputFile, error) {
+	p := rd.get(i)
+	defer p.abandon()
+	src, rel := p.src, p.rel
 	frep := &report.InputFile{Path: rel, Status: report.FileOK, Counts: report.Counts{Files: 1, Quarantined: map[string]int{}}}
 	log := r.log.With("source", src.Name, "file", rel)
 	mark := batch.Mark()
@@ -407,17 +430,18 @@ func (r *run) ingestFile(src *config.Source, path string, batch *merge.Batch) (*
 		log.Error("file rejected; it stays in the inbox", "reason", reason, "error", err.Error())
 		return frep, nil
 	}
-	st, err := os.Stat(path)
-	if err != nil {
-		return reject("unreadable", err)
+	<-p.ready
+	if p.statErr != nil {
+		return reject("unreadable", p.statErr)
 	}
-	if age := r.now().Sub(st.ModTime()); age < r.job.Settle {
+	if age := r.now().Sub(p.st.ModTime()); age < r.job.Settle {
 		return reject("still_being_written", fmt.Errorf("%s was modified %s ago, less than settle = %s: it may still be being written; the next run reads it", rel, age.Round(time.Second), r.job.Settle))
 	}
-	var err2 error
-	if frep.SHA256, frep.Bytes, err2 = hashFile(path); err2 != nil {
-		return reject("unreadable", err2)
+	<-p.hashed
+	if p.hashErr != nil {
+		return reject("unreadable", p.hashErr)
 	}
+	frep.SHA256, frep.Bytes = p.sha256, p.bytes
 	if in, ok := r.base.Input(frep.SHA256); ok {
 		frep.Status, frep.Reason = report.FileDuplicate, "already ingested by run "+in.RunID+" as "+in.Name
 		frep.Counts = report.Counts{Files: 1, DuplicateFiles: 1, Quarantined: map[string]int{}}
@@ -430,57 +454,46 @@ func (r *run) ingestFile(src *config.Source, path string, batch *merge.Batch) (*
 		log.Info("export delivered twice in this run; skipped", "same_as", other)
 		return frep, nil
 	}
-	in, err := source.Open(path, source.Options{})
-	if err != nil {
-		return reject(fileReason(err, "unreadable"), err)
+	if p.openErr != nil {
+		return reject(fileReason(p.openErr, "unreadable"), p.openErr)
 	}
-	defer in.Close()
 	prog := r.startProgress(rel, frep.Bytes)
 	defer prog.Done()
-	frep.Encoding, frep.Delimiter = in.Encoding(), string(in.Delimiter())
-	b, err := src.Schema.Bind(in.Header())
-	if err != nil {
-		return reject("schema_drift", err)
+	frep.Encoding, frep.Delimiter = p.enc, string(p.delim)
+	if p.bindErr != nil {
+		return reject("schema_drift", p.bindErr)
 	}
-	in.Select(b.Select)
 
-	fr := newFileRun(r, src, b, rel)
-	for {
-		row, err := in.Next()
-		if err == io.EOF {
-			break
-		}
-		fr.counts.Read++
-		if fr.counts.Read%ProgressEvery == 0 {
-			prog.Update(in.Offset(), fr.counts.Read)
-		}
-		if err != nil {
-			var re *source.RowError
-			if errors.As(err, &re) {
-				reason := re.Reason
-				if reason == "" {
-					reason = ReasonMalformed
-				}
-				fr.quarantine(re.Line, "", reason)
+	fr := p.fr
+	for c := range p.chunks {
+		<-c.done
+		for j := range c.items {
+			it := &c.items[j]
+			fr.counts.Read++
+			if it.reason != "" {
+				fr.quarantine(it.line, it.field, it.reason)
 				continue
 			}
-			return reject(fileReason(err, "unreadable"), err)
+			if err := batch.Add(it.entry); err != nil {
+				batch.Discard(mark)
+				return frep, err
+			}
+			fr.counts.Accepted++
+			if it.entry.Row.Pseudonym == nil {
+				fr.counts.Unlinked++
+			}
 		}
-		e, rej := fr.convert(row)
-		if rej != nil {
-			fr.quarantine(row.Line, rej.field, rej.reason)
-			continue
+		for _, m := range c.marks {
+			prog.Update(m.bytes, m.rows)
 		}
-		if err := batch.Add(e); err != nil {
-			batch.Discard(mark)
-			return frep, err
+		if c.err != nil {
+			return reject(fileReason(c.err, "unreadable"), c.err)
 		}
-		fr.counts.Accepted++
-		if e.Row.Pseudonym == nil {
-			fr.counts.Unlinked++
+		if c.eof {
+			prog.Update(c.end, fr.counts.Read)
 		}
+		rd.recycle(c)
 	}
-	prog.Update(in.Offset(), fr.counts.Read)
 	for _, e := range fr.held {
 		if err := r.q.Add(e); err != nil {
 			return reject("quarantine", err)
@@ -567,7 +580,7 @@ func field(row source.Row, i int) string {
 }
 
 // convert is the path of one row from export to lake.
-func (fr *fileRun) convert(row source.Row) (merge.Entry, *rejection) {
+func (fr *fileRun) convert(pz *pseudonym.Pseudonymizer, row source.Row) (merge.Entry, *rejection) {
 	var none merge.Entry
 	if row.NumFields != fr.width {
 		return none, &rejection{"", ReasonFieldCount}
@@ -634,22 +647,22 @@ func (fr *fileRun) convert(row source.Row) (merge.Entry, *rejection) {
 	//    stable record key for merging later versions of the same participation.
 	kind := id.Kind.String()
 	out := lake.Row{
-		KeyID:       fr.pz.KeyID(),
+		KeyID:       pz.KeyID(),
 		IDKind:      kind,
 		Measure:     measure,
 		PeriodStart: lake.Date(per.Start),
 		RunID:       fr.rep.RunID,
 	}
 	if linked {
-		p := [16]byte(fr.pz.Pseudonym(kind, id.Canonical))
+		p := [16]byte(pz.Pseudonym(kind, id.Canonical))
 		out.Pseudonym = &p
 	}
 	byRecordID := false
 	if rid := strings.TrimSpace(field(row, fr.recordID)); fr.recordID >= 0 && rid != "" {
-		out.RecordKey = [16]byte(fr.pz.RecordKey(fr.src.Name, "record_id", rid))
+		out.RecordKey = [16]byte(pz.RecordKey(fr.src.Name, "record_id", rid))
 		byRecordID = true
 	} else {
-		out.RecordKey = [16]byte(fr.pz.RecordKey(fr.src.Name, kind, id.Canonical, measure, per.Start.Format("20060102")))
+		out.RecordKey = [16]byte(pz.RecordKey(fr.src.Name, kind, id.Canonical, measure, yyyymmdd(per.Start)))
 	}
 	if !per.Ongoing() {
 		e := lake.Date(per.End)
@@ -670,6 +683,18 @@ func (fr *fileRun) convert(row source.Row) (merge.Entry, *rejection) {
 	}
 
 	return merge.Entry{Source: fr.src.Name, Row: out, ByRecordID: byRecordID}, nil
+}
+
+// yyyymmdd is t.Format("20060102") for the years 0-9999, without the
+// layout parsing that makes Format one of convert's larger costs.
+func yyyymmdd(t time.Time) string {
+	y, m, d := t.Date()
+	if y < 0 || y > 9999 {
+		return t.Format("20060102")
+	}
+	b := [8]byte{byte('0' + y/1000), byte('0' + y/100%10), byte('0' + y/10%10), byte('0' + y%10),
+		byte('0' + int(m)/10), byte('0' + int(m)%10), byte('0' + d/10), byte('0' + d%10)}
+	return string(b[:])
 }
 
 // identify reads the identifier column, or the birth date column when the
