@@ -1,10 +1,16 @@
 package source
 
 import (
+	"archive/zip"
+	"bytes"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
+	"path"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/xuri/excelize/v2"
 )
@@ -12,41 +18,53 @@ import (
 // isoDate is the number format dates are rendered in.
 const isoDate = "yyyy-mm-dd"
 
-// xlsxReader streams one worksheet with excelize's row iterator, which reads
-// the sheet's XML as a stream (spilling large sheets to a temporary file)
-// rather than loading every row.
+// xlsxReader streams one worksheet straight out of the workbook's zip
+// archive with a small XML scanner (xmlscan.go): neither the worksheet nor
+// any part of it is ever unzipped as a whole, into memory or into a
+// temporary file, so reading costs the same small memory whatever the
+// export's size, and raw identifiers never land on disk.
+//
+// Cells read the way excelize's row iterator reads them (which this reader
+// replaced, and which the tests use as the reference): shared and inline
+// strings, numbers in excelize's general form, booleans as TRUE and FALSE,
+// and a cell with a style shown in its number format (dates as ISO dates,
+// see isoDateFormats; "0.00E+00" as 1.91E+11) by excelize itself, from a
+// copy of the workbook that holds its styles but none of its cells (see
+// cellFormatter). Only the selected columns are decoded.
 type xlsxReader struct {
 	path   string
-	f      *excelize.File
-	rows   *excelize.Rows
-	rowNum int // number of the row the iterator is on
+	zf     *zip.ReadCloser
+	sheet  io.ReadCloser
+	sc     *xmlScanner
+	sst    []string
+	cf     *cellFormatter
+	inData bool // inside <sheetData>
+	rowNum int  // number of the row last read
 
 	header []string
 	width  int
 	cols   []int
+	want   []bool // columns to decode; nil = all
 	fatal  error
+
+	cells []string // the row being read
+	buf   []byte   // a cell's text
 }
 
-// xlsxInMemory is the largest worksheet (or shared string table) XML that
-// is unzipped in memory rather than into a temporary file.
+// xlsxInMemory bounds the parts of a workbook (styles, shared strings) that
+// are held in memory.
 const xlsxInMemory = 512 << 20
 
+// present marks a cell that has a value but was not selected: it counts
+// for NumFields and blank-row detection and is never returned.
+const present = "\x00"
+
 func openXLSX(path string, opt Options) (Reader, error) {
-	// ShortDatePattern makes excelize render the built-in date formats 14
-	// (the locale's short date, which Swedish Excel uses) and 22 (date and
-	// time) with an ISO date.
-	//
-	// UnzipXMLSizeLimit keeps worksheets and shared strings up to that size in
-	// memory. Above excelize's default (16 MiB, an export of about 100,000
-	// rows) it would unzip them into the system's temporary directory, where
-	// raw identifiers must never lie; larger exports still do, so run gallra
-	// with a private temporary directory (systemd PrivateTmp=, as
-	// docs/deploy/gallra.service does), and prefer CSV for large sources.
-	f, err := excelize.OpenFile(path, excelize.Options{ShortDatePattern: isoDate, UnzipXMLSizeLimit: xlsxInMemory})
+	zf, err := zip.OpenReader(path)
 	if err != nil {
 		return nil, &FileError{File: path, Reason: ReasonUnreadable, Err: err}
 	}
-	r := &xlsxReader{path: path, f: f}
+	r := &xlsxReader{path: path, zf: zf}
 	if err := r.init(opt); err != nil {
 		r.Close()
 		return nil, err
@@ -54,23 +72,141 @@ func openXLSX(path string, opt Options) (Reader, error) {
 	return r, nil
 }
 
+// opcRel is one relationship of an Open Packaging part.
+type opcRel struct {
+	ID     string `xml:"Id,attr"`
+	Type   string `xml:"Type,attr"`
+	Target string `xml:"Target,attr"`
+}
+
+func (r *xlsxReader) file(name string) *zip.File {
+	for _, f := range r.zf.File {
+		if f.Name == name {
+			return f
+		}
+	}
+	return nil
+}
+
+// readPart reads a small part (package relationships, workbook, styles)
+// whole; larger than limit is an error.
+func (r *xlsxReader) readPart(name string, limit int64) ([]byte, error) {
+	f := r.file(name)
+	if f == nil {
+		return nil, fmt.Errorf("no part %s", name)
+	}
+	rc, err := f.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(io.LimitReader(rc, limit+1))
+	if err == nil && int64(len(b)) > limit {
+		err = fmt.Errorf("part %s is larger than %d bytes", name, limit)
+	}
+	return b, err
+}
+
+func (r *xlsxReader) rels(part string) ([]opcRel, error) {
+	name := path.Join(path.Dir(part), "_rels", path.Base(part)+".rels")
+	b, err := r.readPart(name, 16<<20)
+	if err != nil {
+		return nil, err
+	}
+	var v struct {
+		Rels []opcRel `xml:"Relationship"`
+	}
+	if err := xml.Unmarshal(b, &v); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	for i := range v.Rels {
+		t := v.Rels[i].Target
+		if strings.HasPrefix(t, "/") {
+			v.Rels[i].Target = strings.TrimPrefix(t, "/")
+		} else {
+			v.Rels[i].Target = path.Join(path.Dir(part), t)
+		}
+	}
+	return v.Rels, nil
+}
+
+func relOfType(rels []opcRel, suffix string) (opcRel, bool) {
+	for _, rel := range rels {
+		if strings.HasSuffix(rel.Type, suffix) {
+			return rel, true
+		}
+	}
+	return opcRel{}, false
+}
+
+func (r *xlsxReader) unreadable(err error) error {
+	return &FileError{File: r.path, Reason: ReasonUnreadable, Line: r.rowNum, Err: err}
+}
+
 func (r *xlsxReader) init(opt Options) error {
-	isoDateFormats(r.f)
+	root := "xl/workbook.xml"
+	if rels, err := r.rels(""); err == nil {
+		if rel, ok := relOfType(rels, "/officeDocument"); ok {
+			root = rel.Target
+		}
+	}
+	wbRels, err := r.rels(root)
+	if err != nil {
+		return r.unreadable(err)
+	}
+	wbXML, err := r.readPart(root, 64<<20)
+	if err != nil {
+		return r.unreadable(err)
+	}
+	var wb struct {
+		Sheets []struct {
+			Name string `xml:"name,attr"`
+			RID  string `xml:"http://schemas.openxmlformats.org/officeDocument/2006/relationships id,attr"`
+		} `xml:"sheets>sheet"`
+	}
+	if err := xml.Unmarshal(wbXML, &wb); err != nil {
+		return r.unreadable(fmt.Errorf("%s: %w", root, err))
+	}
+	if r.cf, err = newCellFormatter(r, root, wbRels); err != nil {
+		return r.unreadable(err)
+	}
+	isoDateFormats(r.cf.x)
+
 	sheet := opt.Sheet
 	if sheet == "" {
-		list := r.f.GetSheetList()
+		list := r.cf.x.GetSheetList()
 		if len(list) == 0 {
 			return &FileError{File: r.path, Reason: ReasonNoHeader, Err: errors.New("workbook has no worksheet")}
 		}
 		sheet = list[0]
-	} else if i, err := r.f.GetSheetIndex(sheet); err != nil || i < 0 {
+	} else if i, err := r.cf.x.GetSheetIndex(sheet); err != nil || i < 0 {
 		return &FileError{File: r.path, Reason: ReasonSheetNotFound, Err: fmt.Errorf("no worksheet named %q", sheet)}
 	}
-	rows, err := r.f.Rows(sheet)
-	if err != nil {
-		return &FileError{File: r.path, Reason: ReasonUnreadable, Err: err}
+	target := ""
+	for _, s := range wb.Sheets {
+		if strings.EqualFold(s.Name, sheet) {
+			for _, rel := range wbRels {
+				if rel.ID == s.RID {
+					target = rel.Target
+				}
+			}
+			break
+		}
 	}
-	r.rows = rows
+	f := r.file(target)
+	if f == nil {
+		return r.unreadable(errors.New("the worksheet's part is missing"))
+	}
+	if rel, ok := relOfType(wbRels, "/sharedStrings"); ok && r.file(rel.Target) != nil {
+		if r.sst, err = r.readSST(rel.Target); err != nil {
+			return r.unreadable(err)
+		}
+	}
+	if r.sheet, err = f.Open(); err != nil {
+		return r.unreadable(err)
+	}
+	r.sc = newXMLScanner(r.sheet)
+
 	cells, err := r.nextCells()
 	if err != nil {
 		if err == io.EOF {
@@ -83,14 +219,77 @@ func (r *xlsxReader) init(opt Options) error {
 	return nil
 }
 
+// readSST reads the shared string table: each item's text, its rich text
+// runs joined, phonetic runs left out.
+func (r *xlsxReader) readSST(name string) ([]string, error) {
+	f := r.file(name)
+	if f.UncompressedSize64 > xlsxInMemory {
+		return nil, fmt.Errorf("shared strings larger than %d bytes", xlsxInMemory)
+	}
+	rc, err := f.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	sc := newXMLScanner(rc)
+	var out []string
+	var text []byte
+	inSI, inT, phonetic := false, false, 0
+	for {
+		kind, err := sc.next(inT)
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if inT {
+			if text, err = appendText(text, sc.text); err != nil {
+				return nil, err
+			}
+		}
+		switch kind {
+		case mCDATA:
+			if inT {
+				text = append(text, sc.tag...)
+			}
+		case mStart:
+			switch {
+			case sc.is("si"):
+				inSI, text = true, text[:0]
+			case sc.is("rPh"):
+				phonetic++
+			case sc.is("t") && inSI && phonetic == 0:
+				inT = true
+			}
+		case mEnd:
+			switch {
+			case sc.is("t"):
+				inT = false
+			case sc.is("rPh"):
+				phonetic--
+			case sc.is("si"):
+				inSI = false
+				out = append(out, unescapeOOXML(string(text)))
+			}
+		case mEmpty:
+			if sc.is("si") {
+				out = append(out, "")
+			}
+		}
+	}
+}
+
 // nextCells returns the cells of the next non-blank row, io.EOF, or a
 // *FileError.
 func (r *xlsxReader) nextCells() ([]string, error) {
-	for r.rows.Next() {
-		r.rowNum++
-		cells, err := r.rows.Columns()
+	for {
+		cells, err := r.readRow()
 		if err != nil {
-			return nil, &FileError{File: r.path, Reason: ReasonUnreadable, Line: r.rowNum, Err: err}
+			if err != io.EOF {
+				err = r.unreadable(err)
+			}
+			return nil, err
 		}
 		for _, c := range cells {
 			if c != "" {
@@ -98,10 +297,276 @@ func (r *xlsxReader) nextCells() ([]string, error) {
 			}
 		}
 	}
-	if err := r.rows.Error(); err != nil {
-		return nil, &FileError{File: r.path, Reason: ReasonUnreadable, Line: r.rowNum, Err: err}
+}
+
+// readRow reads the next <row> of the sheet data into r.cells, as excelize's
+// Rows.Columns does: a cell goes to its column (from its reference, else the
+// one after the previous cell), cells without a value are left out, and the
+// row ends at its last cell with a value (or a formula).
+func (r *xlsxReader) readRow() ([]string, error) {
+	sc := r.sc
+	for !r.inData {
+		kind, err := sc.next(false)
+		if err != nil {
+			return nil, err
+		}
+		if sc.is("sheetData") {
+			switch kind {
+			case mStart:
+				r.inData = true
+			case mEmpty, mEnd:
+				return nil, io.EOF
+			}
+		}
 	}
-	return nil, io.EOF
+	// find the row
+	for {
+		kind, err := sc.next(false)
+		if err == io.EOF {
+			return nil, io.ErrUnexpectedEOF
+		}
+		if err != nil {
+			return nil, err
+		}
+		if kind == mEnd && sc.is("sheetData") {
+			r.inData = false
+			return nil, io.EOF
+		}
+		if (kind == mStart || kind == mEmpty) && sc.is("row") {
+			if v, ok := sc.attr("r"); ok {
+				n, err := strconv.Atoi(string(v))
+				if err != nil || n < 0 || n > excelize.TotalRows {
+					return nil, fmt.Errorf("row after row %d: invalid row number", r.rowNum)
+				}
+				if n != 0 {
+					r.rowNum = n
+				} else {
+					r.rowNum++
+				}
+			} else {
+				r.rowNum++
+			}
+			r.cells = r.cells[:0]
+			if kind == mEmpty {
+				return r.cells, nil
+			}
+			break
+		}
+	}
+	col := 0
+	for {
+		kind, err := sc.next(false)
+		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+		if kind == mEnd && sc.is("row") {
+			return r.cells, nil
+		}
+		if (kind != mStart && kind != mEmpty) || !sc.is("c") {
+			continue
+		}
+		col++
+		var c cell
+		if v, ok := sc.attr("r"); ok && len(v) > 0 {
+			if col, err = columnOf(v); err != nil {
+				return nil, fmt.Errorf("cell in row %d: %w", r.rowNum, err)
+			}
+		}
+		if v, ok := sc.attr("s"); ok {
+			s, err := strconv.ParseInt(string(v), 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("cell in row %d: invalid style", r.rowNum)
+			}
+			c.s = int(s)
+		}
+		if v, ok := sc.attr("t"); ok {
+			c.t = cellType(v)
+		}
+		if kind == mStart {
+			if err := r.readCell(&c); err != nil {
+				return nil, fmt.Errorf("cell in row %d: %w", r.rowNum, err)
+			}
+		}
+		want := r.want == nil || (col-1 < len(r.want) && r.want[col-1])
+		val := r.value(&c, want)
+		if val != "" || c.formula {
+			for blank := col - len(r.cells); blank > 1; blank-- {
+				r.cells = append(r.cells, "")
+			}
+			r.cells = append(r.cells, val)
+		}
+	}
+}
+
+// cell is one <c> element as read.
+type cell struct {
+	s       int
+	t       byte // see cellType
+	v       []byte
+	hasV    bool
+	inline  []byte
+	hasIS   bool
+	formula bool
+}
+
+func cellType(v []byte) byte {
+	switch string(v) {
+	case "s":
+		return 's'
+	case "str":
+		return 'f'
+	case "inlineStr":
+		return 'i'
+	case "b":
+		return 'b'
+	case "d":
+		return 'd'
+	}
+	return 'n'
+}
+
+// columnOf returns the 1-based column of a cell reference such as "AB12".
+func columnOf(ref []byte) (int, error) {
+	col := 0
+	for _, c := range ref {
+		switch {
+		case 'A' <= c && c <= 'Z':
+			col = col*26 + int(c-'A') + 1
+		case 'a' <= c && c <= 'z':
+			col = col*26 + int(c-'a') + 1
+		default:
+			if col == 0 || col > excelize.MaxColumns {
+				return 0, errors.New("invalid cell reference")
+			}
+			return col, nil
+		}
+		if col > excelize.MaxColumns {
+			return 0, errors.New("invalid cell reference")
+		}
+	}
+	return 0, errors.New("invalid cell reference")
+}
+
+// readCell reads a cell's children up to </c>: its value, inline string and
+// whether it has a formula.
+func (r *xlsxReader) readCell(c *cell) error {
+	sc := r.sc
+	// what is being read: 0 nothing, 'v' a value, 't' inline text
+	in, depthIS, phonetic := byte(0), 0, 0
+	r.buf = r.buf[:0]
+	for {
+		kind, err := sc.next(in != 0)
+		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return err
+		}
+		if in != 0 {
+			if r.buf, err = appendText(r.buf, sc.text); err != nil {
+				return err
+			}
+		}
+		switch kind {
+		case mCDATA:
+			if in != 0 {
+				r.buf = append(r.buf, sc.tag...)
+			}
+		case mStart:
+			switch {
+			case sc.is("v") && depthIS == 0:
+				in, r.buf = 'v', r.buf[:0]
+			case sc.is("f"):
+				c.formula = true
+			case sc.is("is"):
+				depthIS++
+				c.hasIS = true
+			case sc.is("rPh"):
+				phonetic++
+			case sc.is("t") && depthIS > 0 && phonetic == 0:
+				in = 't'
+			}
+		case mEmpty:
+			switch {
+			case sc.is("f"):
+				c.formula = true
+			case sc.is("v") && depthIS == 0:
+				c.hasV, c.v = true, c.v[:0]
+			case sc.is("is"):
+				c.hasIS = true
+			}
+		case mEnd:
+			switch {
+			case sc.is("c"):
+				return nil
+			case sc.is("v") && in == 'v':
+				c.v, c.hasV = append(c.v[:0], r.buf...), true
+				in = 0
+			case sc.is("t") && in == 't':
+				c.inline = append(c.inline, r.buf...)
+				r.buf, in = r.buf[:0], 0
+			case sc.is("rPh"):
+				phonetic--
+			case sc.is("is"):
+				depthIS--
+			}
+		}
+	}
+}
+
+// value returns what excelize shows for the cell. An unwanted cell is only
+// told apart from an empty one: present or "".
+func (r *xlsxReader) value(c *cell, want bool) string {
+	switch c.t {
+	case 'f': // a formula's string result: never formatted
+		if !want && len(c.v) > 0 {
+			return present
+		}
+		return string(c.v)
+	case 's':
+		if len(c.v) == 0 {
+			return ""
+		}
+		i, err := strconv.Atoi(strings.TrimSpace(string(c.v)))
+		if err != nil || i < 0 || i >= len(r.sst) {
+			return ""
+		}
+		s := r.sst[i]
+		if !want && s != "" {
+			return present
+		}
+		return r.cf.text(c.s, s)
+	case 'i':
+		if !c.hasIS {
+			if !want && len(c.v) > 0 {
+				return present
+			}
+			return r.cf.text(c.s, string(c.v))
+		}
+		if !want && len(c.inline) > 0 {
+			return present
+		}
+		return r.cf.text(c.s, unescapeOOXML(string(c.inline)))
+	case 'b':
+		switch string(c.v) {
+		case "1":
+			return "TRUE"
+		case "0":
+			return "FALSE"
+		}
+	case 'd':
+		if !want && len(c.v) > 0 {
+			return present
+		}
+		return r.cf.date(c.s, string(c.v))
+	}
+	if !want && len(c.v) > 0 {
+		return present
+	}
+	return r.cf.number(c.s, string(c.v))
 }
 
 // Next implements Reader.
@@ -122,6 +587,225 @@ func (r *xlsxReader) Next() (Row, error) {
 	}
 	n = max(n, r.width)
 	return Row{Line: r.rowNum, Fields: selectFields(cells, r.cols), NumFields: n}, nil
+}
+
+// cellFormatter shows a styled cell value in its number format with
+// excelize, on a copy of the workbook that holds its workbook part (for the
+// 1904 date system) and its styles and nothing else: every worksheet is
+// empty, and there is no shared string table. A value is formatted by
+// setting it, with the cell's style, into cell A1 of the first sheet of the
+// copy and reading it back, which is the very code excelize's row iterator
+// runs. Results are cached per style and value.
+type cellFormatter struct {
+	x     *excelize.File
+	sheet string
+	zip   []byte // the copy, to start over from when it has grown
+	cache map[fmtKey]string
+	sets  int
+}
+
+type fmtKey struct {
+	s    int
+	kind byte
+	v    string
+}
+
+// maxFormatCache bounds the cache and how many values are set into the
+// copy (whose own string table grows with every text) before it is
+// reopened.
+const maxFormatCache = 1 << 16
+
+// emptySheet is the worksheet every sheet of the copy gets.
+const emptySheet = `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>` +
+	`<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData/></worksheet>`
+
+func newCellFormatter(r *xlsxReader, root string, wbRels []opcRel) (*cellFormatter, error) {
+	keep := map[string]bool{"[Content_Types].xml": true, "_rels/.rels": true, root: true,
+		path.Join(path.Dir(root), "_rels", path.Base(root)+".rels"): true}
+	stub := map[string]bool{}
+	for _, rel := range wbRels {
+		switch {
+		case strings.HasSuffix(rel.Type, "/styles"):
+			keep[rel.Target] = true
+		case strings.HasSuffix(rel.Type, "/worksheet"), strings.HasSuffix(rel.Type, "/chartsheet"),
+			strings.HasSuffix(rel.Type, "/dialogsheet"):
+			stub[rel.Target] = true
+		}
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for name := range stub {
+		w, err := zw.Create(name)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := io.WriteString(w, emptySheet); err != nil {
+			return nil, err
+		}
+	}
+	for name := range keep {
+		if stub[name] || r.file(name) == nil {
+			continue
+		}
+		b, err := r.readPart(name, 64<<20)
+		if err != nil {
+			return nil, err
+		}
+		w, err := zw.Create(name)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := w.Write(b); err != nil {
+			return nil, err
+		}
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	cf := &cellFormatter{zip: buf.Bytes()}
+	if err := cf.open(); err != nil {
+		return nil, err
+	}
+	return cf, nil
+}
+
+func (cf *cellFormatter) open() error {
+	if cf.x != nil {
+		cf.x.Close()
+	}
+	// ShortDatePattern makes excelize render the built-in date formats 14
+	// (the locale's short date, which Swedish Excel uses) and 22 (date and
+	// time) with an ISO date.
+	x, err := excelize.OpenReader(bytes.NewReader(cf.zip), excelize.Options{ShortDatePattern: isoDate, UnzipXMLSizeLimit: xlsxInMemory})
+	if err != nil {
+		return err
+	}
+	cf.x, cf.cache, cf.sets = x, map[fmtKey]string{}, 0
+	if list := x.GetSheetList(); len(list) > 0 {
+		cf.sheet = list[0]
+	}
+	isoDateFormats(x)
+	return nil
+}
+
+// text shows a string cell. Setting the text itself into the copy would
+// not do: excelize's escaping of _xHHHH_ sequences does not read back what
+// it wrote. A text that is not a number is shown by a text format as its
+// text section with the text put in for '@' (or as itself, without one),
+// so the format is applied once per style to a placeholder instead.
+func (cf *cellFormatter) text(s int, v string) string {
+	if s == 0 {
+		return v
+	}
+	if _, err := strconv.ParseFloat(v, 64); err == nil || strings.Contains(v, textPlaceholder) {
+		return cf.format(s, 's', v)
+	}
+	return strings.ReplaceAll(cf.format(s, 's', textPlaceholder), textPlaceholder, v)
+}
+
+// textPlaceholder stands for a text in cellFormatter.text: a character
+// from Unicode's private use area.
+const textPlaceholder = "\uE000"
+
+// number shows a cell of a number (or of an error value, "#N/A").
+func (cf *cellFormatter) number(s int, v string) string {
+	if s == 0 {
+		return numberDefault(v)
+	}
+	return cf.format(s, 'n', v)
+}
+
+// date shows a cell of type d (an ISO 8601 date) as excelize does: as the
+// serial number it stands for, in the cell's format.
+func (cf *cellFormatter) date(s int, v string) string {
+	return cf.format(s, 'd', v)
+}
+
+func (cf *cellFormatter) format(s int, kind byte, v string) string {
+	if cf.sheet == "" {
+		return v
+	}
+	k := fmtKey{s, kind, v}
+	if out, ok := cf.cache[k]; ok {
+		return out
+	}
+	if cf.sets >= maxFormatCache {
+		if err := cf.open(); err != nil {
+			return v
+		}
+	}
+	cf.sets++
+	var err error
+	switch kind {
+	case 's':
+		err = cf.x.SetCellStr(cf.sheet, "A1", v)
+	case 'd':
+		err = setDateCell(cf.x, cf.sheet, v)
+	default:
+		err = cf.x.SetCellDefault(cf.sheet, "A1", v)
+	}
+	if err != nil {
+		return v
+	}
+	out := v
+	if kind == 'n' {
+		out = numberDefault(v)
+	}
+	if err := cf.x.SetCellStyle(cf.sheet, "A1", "A1", s); err == nil {
+		if got, err := cf.x.GetCellValue(cf.sheet, "A1"); err == nil {
+			out = got
+		}
+	}
+	cf.cache[k] = out
+	return out
+}
+
+// numberDefault is a number cell without a style as excelize shows it: in
+// the shortest form that reads back as the same float64, and rounded to 15
+// significant digits (Excel's precision) when it has more, unless it is an
+// integer whose further digits are zeros. Anything that is not a number
+// (an error value such as #N/A) is shown as it is.
+func numberDefault(v string) string {
+	if strings.Contains(v, "_") {
+		return v
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		return v
+	}
+	plain := strconv.FormatFloat(f, 'f', -1, 64)
+	if len(plain)-strings.Count(plain, ".") > 15 && !intWithinPrecision(v) {
+		return strconv.FormatFloat(f, 'G', 15, 64)
+	}
+	return plain
+}
+
+func intWithinPrecision(s string) bool {
+	if strings.ContainsAny(s, ".Ee") {
+		return false
+	}
+	s = strings.TrimLeft(s, "+-0")
+	return len(strings.TrimRight(s, "0")) <= 15
+}
+
+// setDateCell sets a cell of type d (an ISO 8601 date and time, which Excel
+// itself never writes) into the copy as excelize reads one: as the date and
+// time it stands for, in the layouts excelize accepts; any other text as
+// it is.
+func setDateCell(x *excelize.File, sheet, v string) error {
+	layout := "20060102T150405.999"
+	if strings.HasSuffix(v, "Z") {
+		layout = "20060102T150405Z"
+		if strings.Contains(v, "-") {
+			layout = "2006-01-02T15:04:05Z"
+		}
+	} else if strings.Contains(v, "-") {
+		layout = "2006-01-02 15:04:05Z"
+	}
+	if t, err := time.Parse(layout, strings.ReplaceAll(v, ",", ".")); err == nil {
+		return x.SetCellValue(sheet, "A1", t)
+	}
+	return x.SetCellDefault(sheet, "A1", v)
 }
 
 // isoDateFormats rewrites the workbook's custom number formats that show a
@@ -195,7 +879,21 @@ func isDateOnlyFormat(code string) bool {
 func (r *xlsxReader) Header() []string { return append([]string(nil), r.header...) }
 
 // Select implements Reader.
-func (r *xlsxReader) Select(cols []int) { r.cols = checkSelect(cols) }
+func (r *xlsxReader) Select(cols []int) {
+	r.cols = checkSelect(cols)
+	r.want = nil
+	if r.cols != nil {
+		for _, c := range r.cols {
+			if c >= len(r.want) {
+				r.want = append(r.want, make([]bool, c+1-len(r.want))...)
+			}
+			r.want[c] = true
+		}
+		if r.want == nil {
+			r.want = []bool{}
+		}
+	}
+}
 
 // Encoding implements Reader; worksheet XML is always Unicode.
 func (r *xlsxReader) Encoding() string { return encUTF8 }
@@ -203,16 +901,19 @@ func (r *xlsxReader) Encoding() string { return encUTF8 }
 // Delimiter implements Reader; a worksheet has none.
 func (r *xlsxReader) Delimiter() rune { return 0 }
 
-// Offset implements Reader. It is 0: excelize reads the whole workbook when
-// it opens it and streams the worksheet from the decompressed archive, so no
-// byte position in the file corresponds to a row.
+// Offset implements Reader. It is 0: the worksheet is read decompressed
+// from the middle of a zip archive, so no byte position in the file
+// corresponds to a row.
 func (r *xlsxReader) Offset() int64 { return 0 }
 
 // Close implements Reader.
 func (r *xlsxReader) Close() error {
 	var err error
-	if r.rows != nil {
-		err = r.rows.Close()
+	if r.sheet != nil {
+		err = r.sheet.Close()
 	}
-	return errors.Join(err, r.f.Close())
+	if r.cf != nil && r.cf.x != nil {
+		err = errors.Join(err, r.cf.x.Close())
+	}
+	return errors.Join(err, r.zf.Close())
 }
