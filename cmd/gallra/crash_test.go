@@ -117,7 +117,9 @@ func (e exit) String() string {
 // GALLRA_CRASH_AT is otherwise removed from) the test's environment.
 func startRun(t *testing.T, bin, dir string, env ...string) *proc {
 	t.Helper()
-	p := &proc{cmd: exec.Command(bin, "--log-format", "json", "run", "--quiet", "--config", filepath.Join(dir, "gallra.toml"))}
+	// --no-retain: these tests kill the night's own commit; retain_test.go
+	// kills retention's.
+	p := &proc{cmd: exec.Command(bin, "--log-format", "json", "run", "--quiet", "--no-retain", "--config", filepath.Join(dir, "gallra.toml"))}
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "GALLRA_CRASH_AT=") {
 			p.cmd.Env = append(p.cmd.Env, kv)

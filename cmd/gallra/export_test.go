@@ -36,11 +36,8 @@ func TestDemoAndExport(t *testing.T) {
 	}
 
 	out, code, err = run(t, "", "retain", "--config", filepath.Join(dir, "gallra.toml"), "--dry-run", "--date", "2026-11-23")
-	if err != nil || code != 0 || !strings.Contains(out, "jonkoping_amea") || !strings.Contains(out, "to_purge") {
+	if err != nil || code != 0 || !strings.Contains(out, "jonkoping_amea") || !strings.Contains(out, "purge_anonymised") || !strings.Contains(out, "dry run") {
 		t.Fatalf("retain --dry-run: exit %d, %v\n%s", code, err, out)
-	}
-	if _, code, _ = run(t, "", "retain", "--config", filepath.Join(dir, "gallra.toml")); code != report.ExitUsage {
-		t.Errorf("retain without --dry-run: exit %d, want %d (not built yet)", code, report.ExitUsage)
 	}
 
 	exp := filepath.Join(t.TempDir(), "exp")

@@ -38,13 +38,19 @@ switching the manifest atomically; a crashed run is recovered by the next one. A
 the commit, ingested exports are deleted (after_ingest = "delete", the default), moved
 or kept.
 
-Exit codes: 0 ok, 1 failed (nothing committed), 2 usage or configuration error,
+After a night that did not fail, the run applies the sources' retention policies on its
+reference date as gallra retain does (a second commit, with its own run-log entry of kind
+"retain"), unless --no-retain is given or no source names a policy.
+
+Exit codes: 0 ok, 1 failed (nothing committed; or the night committed and retention
+after it failed, which the message says), 2 usage or configuration error,
 3 committed with rows quarantined, 4 committed with whole files rejected,
 5 another run holds the lake's lock (nothing done).`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "job file (TOML)", Required: true},
 			&cli.StringFlag{Name: "key", Usage: "key file; overrides [key] file in the configuration"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no summary on stdout"},
+			&cli.BoolFlag{Name: "no-retain", Usage: "do not apply the retention policies after the night"},
 			progressFlag(),
 		},
 		Action: func(c *cli.Context) error {
@@ -71,6 +77,11 @@ Exit codes: 0 ok, 1 failed (nothing committed), 2 usage or configuration error,
 			}
 			if err != nil {
 				return cli.Exit("run failed: "+err.Error(), rep.ExitCode)
+			}
+			if !c.Bool("no-retain") && hasRetention(job) {
+				if err := retainAfterNight(c, job, key, rep); err != nil {
+					return err
+				}
 			}
 			if rep.ExitCode != report.ExitOK {
 				return cli.Exit("", rep.ExitCode)

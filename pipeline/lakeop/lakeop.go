@@ -38,6 +38,10 @@ const (
 	OutcomeNothing = "nothing" // nothing to change; no commit
 	OutcomeDryRun  = "dry-run" // planned only; no commit
 	OutcomeFailed  = "failed"  // nothing was committed
+	// OutcomeInterrupted is the outcome of a run-log entry written for an
+	// operation that died after its commit point, by the run that finished
+	// its commit (it says only what the manifest knows).
+	OutcomeInterrupted = "interrupted"
 )
 
 // Log is an operation's entry in the lake's run log.
@@ -187,6 +191,9 @@ func Do(ctx context.Context, lakeDir string, fn Func, opt Options) (log *Log, er
 		logger.Warn("recovered the lake from an interrupted run", "rolled_forward_generation", rec.RolledForward,
 			"discarded_runs", rec.DiscardedRuns, "orphans", len(rec.Orphans))
 	}
+	if rec.RolledForward != 0 {
+		logInterrupted(lakeDir, base, log.RunID, logger)
+	}
 	log.Generation = base.Generation
 	defer func() {
 		log.Finished = now().UTC()
@@ -248,6 +255,20 @@ func Do(ctx context.Context, lakeDir string, fn Func, opt Options) (log *Log, er
 		logger.Error("writing views.sql", "error", err.Error())
 	}
 	return log, nil
+}
+
+// logInterrupted writes the run-log entry of the run that committed m but
+// died before writing its own (Recover has just finished its commit), so
+// that every committed run has one, as gallra run does for a night.
+func logInterrupted(lakeDir string, m *lake.Manifest, by string, logger *slog.Logger) {
+	if _, err := os.Stat(filepath.Join(lakeDir, lake.MetaDir, "runs", m.RunID+".json")); err == nil {
+		return
+	}
+	l := &Log{RunID: m.RunID, Kind: "unknown", Outcome: OutcomeInterrupted, Generation: m.Generation,
+		Error: "killed after its commit point; run " + by + " finished its commit", Counts: map[string]int64{}}
+	if err := WriteLog(lakeDir, l); err != nil {
+		logger.Error("run log of an interrupted run", "error", err.Error())
+	}
 }
 
 // WriteLog writes an operation's run-log entry, _gallra/runs/<run id>.json.
