@@ -188,9 +188,13 @@ func fourDigits(s string) bool {
 // io.Writer. It is not safe for concurrent use.
 type Writer struct {
 	pw   *parquet.Writer
+	buf  []parquet.Row // rows not yet handed to parquet-go
 	rows int64
 	err  error
 }
+
+// batchRows is how many rows the Writer hands to parquet-go at once.
+const batchRows = 256
 
 // NewWriter starts an anonymised file on w. partitionDir is the file's
 // partition directory relative to the lake root
@@ -202,7 +206,8 @@ func NewWriter(w io.Writer, partitionDir, runID string) *Writer {
 		parquet.CreatedBy("gallra", "anonymised", "v1"),
 		parquet.KeyValueMetadata("gallra.partition", partitionDir),
 		parquet.KeyValueMetadata("gallra.run_id", runID),
-	)}
+		parquet.MaxRowsPerRowGroup(1<<20),
+	), buf: make([]parquet.Row, 0, batchRows)}
 }
 
 // Write adds one row. It refuses an invalid row with a RowError (the Writer
@@ -248,11 +253,23 @@ func (w *Writer) Write(r Row) error {
 	row[colCellKey] = parquet.Int64Value(int64(r.CellKey))
 	row[colCellKey].SetColumnIndex(colCellKey)
 	str(colRun, r.AnonymisedByRun, 0)
-	if _, err := w.pw.WriteRows([]parquet.Row{row}); err != nil {
+	w.buf = append(w.buf, row)
+	w.rows++
+	if len(w.buf) == cap(w.buf) {
+		return w.flush()
+	}
+	return nil
+}
+
+func (w *Writer) flush() error {
+	if len(w.buf) == 0 {
+		return nil
+	}
+	if _, err := w.pw.WriteRows(w.buf); err != nil {
 		w.err = fmt.Errorf("anonymised: write: %w", err)
 		return w.err
 	}
-	w.rows++
+	w.buf = w.buf[:0]
 	return nil
 }
 
@@ -261,6 +278,9 @@ func (w *Writer) Write(r Row) error {
 func (w *Writer) Close() (rows int64, err error) {
 	if w.err != nil {
 		return w.rows, w.err
+	}
+	if err := w.flush(); err != nil {
+		return w.rows, err
 	}
 	if err := w.pw.Close(); err != nil {
 		w.err = fmt.Errorf("anonymised: write: %w", err)

@@ -93,3 +93,33 @@ func TestRefuses(t *testing.T) {
 		t.Error("two cell keys alike")
 	}
 }
+
+// TestManyRows crosses the writer's batches: every row comes back, in order.
+func TestManyRows(t *testing.T) {
+	var buf bytes.Buffer
+	w := NewWriter(&buf, "anonymised/source=a/start_year=2020", "r")
+	const n = 3*batchRows + 7
+	for i := 0; i < n; i++ {
+		if err := w.Write(Row{Measure: "M01", PeriodStart: d("2020-01-01") + int32(i%300), Granularity: retention.Day, CellKey: uint64(i), AnonymisedByRun: "r"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := w.Close(); err != nil || got != n {
+		t.Fatalf("Close = %d, %v", got, err)
+	}
+	p := filepath.Join(t.TempDir(), "a.parquet")
+	if err := os.WriteFile(p, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	i := 0
+	err := ReadFile(p, func(r Row) error {
+		if r.CellKey != uint64(i) {
+			t.Fatalf("row %d has cell key %d", i, r.CellKey)
+		}
+		i++
+		return nil
+	})
+	if err != nil || i != n {
+		t.Fatalf("read %d rows: %v", i, err)
+	}
+}
