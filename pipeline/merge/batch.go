@@ -84,6 +84,14 @@ func NewSpillingBatch(dir string, maxMemory int64) *Batch {
 // Add puts an entry into the batch, replacing any earlier entry with the same
 // record key. It fails only if spilling fails.
 func (b *Batch) Add(e Entry) error {
+	if b.arena == nil && b.dir != "" {
+		// A spilling batch fills its budget again and again: size it once
+		// (about two thirds records, one third refs) rather than grow it by
+		// copying. The memory is only touched as it fills.
+		n := min(b.budget, 1<<30)
+		b.arena = make([]byte, 0, n*2/3)
+		b.refs = make([]ref, 0, n/3/refSize+1)
+	}
 	off := len(b.arena)
 	b.arena = b.tab.encode(b.arena, b.seq, &e)
 	b.refs = append(b.refs, ref{key: e.Row.RecordKey, seq: b.seq, src: b.tab.id(e.Source),

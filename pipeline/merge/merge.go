@@ -81,7 +81,9 @@ func Apply(lakeDir string, base *lake.Manifest, b *Batch, w *lake.Writer) (*Resu
 	if err := b.prepare(); err != nil {
 		return nil, err
 	}
-	m := &applier{lakeDir: lakeDir, base: base, b: b, w: w,
+	aw := newAsyncWriter(w)
+	defer aw.close()
+	m := &applier{lakeDir: lakeDir, base: base, b: b, w: aw,
 		stats:  map[lake.Partition]*Stats{},
 		sorted: &sortedStored{budget: b.budget}}
 	if b.dir != "" {
@@ -117,6 +119,9 @@ func Apply(lakeDir string, base *lake.Manifest, b *Batch, w *lake.Writer) (*Resu
 		}
 		rewritten = append(rewritten, changed...)
 	}
+	if err := aw.close(); err != nil {
+		return nil, err
+	}
 	for _, p := range sortedPartitions(keys(m.stats)) {
 		res.Stats = append(res.Stats, *m.stats[p])
 	}
@@ -139,7 +144,7 @@ type applier struct {
 	lakeDir string
 	base    *lake.Manifest
 	b       *Batch
-	w       *lake.Writer
+	w       *asyncWriter
 	stats   map[lake.Partition]*Stats
 	sorted  *sortedStored
 }
@@ -179,7 +184,7 @@ func (m *applier) source(src string, storedParts []lake.Partition) ([]lake.Parti
 			s.Inserted++
 			s.Rewritten = true
 			if err := m.w.Write(p, e.Row); err != nil {
-				return nil, fmt.Errorf("merge: %s: %w", p, err)
+				return nil, err
 			}
 		}
 		commitStats()
@@ -277,13 +282,13 @@ func (m *applier) source(src string, storedParts []lake.Partition) ([]lake.Parti
 		if !replace {
 			for i := range vs {
 				if err := m.w.Write(vs[i].part, vs[i].row); err != nil {
-					return fmt.Errorf("merge: %s: %w", vs[i].part, err)
+					return err
 				}
 			}
 			return nil
 		}
 		if err := m.w.Write(e.partition(), e.Row); err != nil {
-			return fmt.Errorf("merge: %s: %w", e.partition(), err)
+			return err
 		}
 		return nil
 	})
