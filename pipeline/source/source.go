@@ -97,8 +97,9 @@ type Reader interface {
 	// for a progress display. For delimited text it counts the file's own
 	// bytes as read from disk (before any decoding, and including what is
 	// buffered ahead of the row last returned), so it reaches the file's
-	// size at the end. For XLSX it is 0: a workbook is a zip archive read
-	// whole when opened, and no byte position in it matches a row.
+	// size at the end. For XLSX it is 0: the worksheet is read decompressed
+	// from inside a zip archive, and no byte position in the file matches a
+	// row.
 	Offset() int64
 
 	// Close releases the file.
