@@ -17,8 +17,11 @@ import (
 	"github.com/gallra/gallra/pipeline/duck"
 	"github.com/gallra/gallra/pipeline/ingest"
 	"github.com/gallra/gallra/pipeline/keyfile"
+	"github.com/gallra/gallra/pipeline/lake"
 	"github.com/gallra/gallra/pipeline/publication"
 	"github.com/gallra/gallra/pipeline/report"
+	"github.com/gallra/gallra/pipeline/retain"
+	"github.com/gallra/gallra/pipeline/risk"
 	"github.com/gallra/gallra/pipeline/synth"
 	"github.com/gallra/gallra/pipeline/tables"
 	"github.com/gallra/gallra/pipeline/verify"
@@ -109,7 +112,17 @@ func runDemo(ctx context.Context, w io.Writer, dir string, opt synth.Options, pr
 		return cli.Exit("demo run failed: "+err.Error(), report.ExitFailed)
 	}
 
-	fmt.Fprintf(w, "\nThe lake through DuckDB: read_parquet(%s, hive_partitioning=true)\n", duck.LakeGlob(job.Lake))
+	// The night is followed by retention, as gallra run does: rows past
+	// their policy's pseudonymised tier are anonymised or purged, and the
+	// years they are active in are frozen first.
+	fmt.Fprintf(w, "\nretention after the night (what gallra run does next):\n")
+	res, err := retain.Apply(ctx, job, k, opt.Reference, retain.Options{Logger: slog.Default()})
+	if err != nil {
+		return cli.Exit("demo retention failed: "+err.Error(), report.ExitFailed)
+	}
+	printRetain(w, res)
+
+	fmt.Fprintf(w, "\nThe lake through DuckDB (the views of %s):\n", filepath.Join(job.Lake, lake.MetaDir, "views.sql"))
 	db, err := duck.Open(ctx, duck.Options{})
 	if err != nil {
 		return err
@@ -126,6 +139,18 @@ func runDemo(ctx context.Context, w io.Writer, dir string, opt synth.Options, pr
 		{"per measure type", `SELECT measure, count(*) AS participations, count(DISTINCT pseudonym) AS persons,
 			count(*) FILTER (WHERE period_end IS NULL) AS ongoing
 			FROM lake GROUP BY measure ORDER BY participations DESC, measure`},
+		{"the tiers per source (pseudonymised: linkable rows; anonymised: no pseudonym, period coarsened)", `SELECT source,
+			count(*) FILTER (WHERE tier = 'pseudonymised') AS pseudonymised,
+			count(*) FILTER (WHERE tier = 'anonymised') AS anonymised,
+			any_value(granularity) FILTER (WHERE tier = 'anonymised') AS anonymised_granularity
+			FROM (SELECT source, 'pseudonymised' AS tier, NULL AS granularity FROM lake
+			      UNION ALL SELECT source, 'anonymised', granularity FROM anonymised)
+			GROUP BY source ORDER BY source`},
+		{"frozen aggregates (person counts kept after the pseudonyms went), all sources and measures", `SELECT year,
+			max(value) FILTER (WHERE statistic = 'participants') AS participants,
+			max(value) FILTER (WHERE statistic = 'new_entrants') AS new_entrants,
+			max(value) FILTER (WHERE statistic = 'reentries') AS reentries, min(frozen_on) AS frozen_on
+			FROM aggregates WHERE source = 'TOTAL' AND measure = 'TOTAL' GROUP BY year ORDER BY year`},
 	} {
 		cols, rows, err := duck.Query(ctx, db, q.sql)
 		if err != nil {
@@ -134,6 +159,13 @@ func runDemo(ctx context.Context, w io.Writer, dir string, opt synth.Options, pr
 		fmt.Fprintf(w, "\n%s:\n", q.title)
 		duck.PrintTable(w, cols, rows)
 	}
+
+	rk, err := risk.Assess(ctx, db, 5, 0)
+	if err != nil {
+		return fmt.Errorf("demo risk: %w", err)
+	}
+	fmt.Fprintf(w, "\n$ gallra risk --k 5\nanonymised tier: %d rows in %d classes; smallest class %d; %d classes (%d rows) under k = 5 (gallra risk --fix coarsen treats them)\n",
+		rk.Rows, rk.Classes, rk.MinK, rk.SmallClasses, rk.RowsInSmall)
 
 	to := opt.Reference.Year() - 1
 	files, err := exportTable(ctx, job.Lake, k, tables.Spec{By: []string{"measure", "year"}, FromYear: to - 9, ToYear: to},
@@ -166,7 +198,7 @@ func runDemo(ctx context.Context, w io.Writer, dir string, opt synth.Options, pr
 	if len(findings) > 0 || len(stats.Unscannable) > 0 {
 		return cli.Exit("demo: verify found identifying data in the lake or reports", report.ExitFailed)
 	}
-	fmt.Fprintf(w, "\nTry: duckdb -c \"SELECT * FROM read_parquet(%s, hive_partitioning=true) LIMIT 5\"\n", duck.LakeGlob(job.Lake))
+	fmt.Fprintf(w, "\nTry: duckdb -c \".read %s\" -c \"SELECT * FROM participations LIMIT 5\"\n", filepath.Join(job.Lake, lake.MetaDir, "views.sql"))
 	return nil
 }
 
