@@ -51,11 +51,11 @@ Example:
 				Name:  "pseudonym",
 				Usage: "print the pseudonym of each identifier on stdin, the same one `run` stores (to look up a data subject's rows)",
 				Description: `Prints one line per input line: the pseudonym as UUID text, as DuckDB shows the lake's
-pseudonym column, or "invalid <reason>". Use it to answer a data subject's access or
-erasure request:
+pseudonym column, or "invalid <reason>". gallra subject access and gallra subject erase
+answer a data subject's request directly (see docs/subjects.md); by hand it is:
 
   printf '19121212-1212\n' | gallra id pseudonym --key keys/gallra.key
-  duckdb -c "SELECT * FROM read_parquet('lake/**/*.parquet', hive_partitioning=true)
+  duckdb -c "SELECT * FROM read_parquet('lake/source=*/start_year=*/*.parquet', hive_partitioning=true)
              WHERE pseudonym = '<printed uuid>'"`,
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "key", Usage: "key file (default: GALLRA_KEY from the environment)"},

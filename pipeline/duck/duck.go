@@ -134,11 +134,13 @@ func Literal(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
 }
 
-// LakeGlob returns the reader glob of the lake at lakeDir,
-// "<lakeDir>/**/*.parquet", as a SQL string literal ready to put into a query,
+// LakeGlob returns the reader glob of the pseudonymised tier of the lake at
+// lakeDir, "<lakeDir>/source=*/start_year=*/*.parquet" (the anonymised tier
+// and the frozen aggregates live under anonymised/ and aggregates/ with
+// other columns), as a SQL string literal ready to put into a query,
 // for example "read_parquet(" + LakeGlob(dir) + ", hive_partitioning = true)".
 func LakeGlob(lakeDir string) string {
-	return Literal(filepath.ToSlash(strings.TrimRight(lakeDir, `/\`)) + "/**/*.parquet")
+	return Literal(filepath.ToSlash(strings.TrimRight(lakeDir, `/\`)) + "/source=*/start_year=*/*.parquet")
 }
 
 // lakeSchema is the lake's schema as DuckDB reads it, partition columns last;

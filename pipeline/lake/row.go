@@ -9,7 +9,7 @@
 // The partition columns source and start_year are not stored inside the files;
 // readers take them from the path, for example
 //
-//	SELECT * FROM read_parquet('<lake>/**/*.parquet', hive_partitioning = true)
+//	SELECT * FROM read_parquet('<lake>/source=*/start_year=*/*.parquet', hive_partitioning = true)
 //
 // A Writer stages files under <lake>/_staging/<runID>/ with names ending in
 // ".parquet.tmp", so no reader glob of the form '**/*.parquet' ever sees a file
