@@ -8,8 +8,9 @@
 //  1. plans: for every pseudonymised row of a source with a policy, and every
 //     anonymised row, what the policy says on the day (stay, anonymise,
 //     purge), from a grouped DuckDB query over the lake's views;
-//  2. freezes every calendar year that a leaving row (anonymised or purged)
-//     is active in and that is not frozen yet: aggregates.Compute over the
+//  2. freezes every closed calendar year (before the day's year) that a
+//     leaving row (anonymised or purged) is active in and that is not frozen
+//     yet: aggregates.Compute over the
 //     whole pseudonymised lake as it is before anything leaves, written as
 //     aggregates/year=<Y>/part-<run>.parquet;
 //  3. rewrites every pseudonymised partition that loses rows without them,
@@ -286,7 +287,11 @@ func apply(ctx context.Context, tx *lakeop.Tx, job *config.Job, key pseudonym.Ke
 			if end == nil {
 				to = today.Year()
 			}
-			for y := year; y <= to; y++ {
+			// Only closed years freeze: an open year's rows may still
+			// arrive, and freezing it would stop counting them (for every
+			// source). A row leaving during its open year is lost to that
+			// year's person counts; see docs/retention.md.
+			for y := year; y <= to && y < today.Year(); y++ {
 				if !frozen[y] {
 					toFreeze[y] = true
 				}
