@@ -46,6 +46,7 @@ import (
 	"github.com/gallra/gallra/pipeline/config"
 	"github.com/gallra/gallra/pipeline/duck"
 	"github.com/gallra/gallra/pipeline/lake"
+	"github.com/gallra/gallra/pipeline/keyfile"
 	"github.com/gallra/gallra/pipeline/lakeop"
 	"github.com/gallra/gallra/transforms/pseudonym"
 	"github.com/gallra/gallra/transforms/retention"
@@ -130,6 +131,13 @@ func Apply(ctx context.Context, job *config.Job, key pseudonym.Key, today time.T
 		keyID = key.ID()
 	}
 	log, err := lakeop.Do(ctx, job.Lake, func(ctx context.Context, tx *lakeop.Tx) error {
+		// The frozen cell keys are derived from the pseudonyms under the
+		// key: only the generation the lake is at may freeze.
+		if !key.IsZero() {
+			if err := keyfile.CheckLake(key, tx.Base.KeyID); err != nil {
+				return err
+			}
+		}
 		err := fn(ctx, tx)
 		tx.Log.Details = &res.Details
 		return err

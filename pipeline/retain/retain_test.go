@@ -2,12 +2,15 @@ package retain_test
 
 import (
 	"context"
+	"crypto/rand"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/gallra/gallra/pipeline/config"
 	"github.com/gallra/gallra/pipeline/duck"
+	"github.com/gallra/gallra/pipeline/keyfile"
 	"github.com/gallra/gallra/pipeline/lake"
 	"github.com/gallra/gallra/pipeline/lakeop"
 	"github.com/gallra/gallra/pipeline/retain"
@@ -139,5 +142,29 @@ func TestApplyOnTheHandCheckedLake(t *testing.T) {
 	}
 	if n := len(m.TableFiles(lake.TableAggregates)); n != 3 {
 		t.Errorf("%d frozen years, want 3 (kept)", n)
+	}
+}
+
+// The frozen cell keys come from the pseudonyms under the key, so a key
+// that is not the lake's (the wrong file, or a rotation half done) must not
+// freeze or move anything.
+func TestApplyRefusesAKeyThatIsNotTheLakes(t *testing.T) {
+	l := testlake.Build(t, testlake.HandChecked, "")
+	p, err := retention.Lookup("jonkoping_amea")
+	if err != nil {
+		t.Fatal(err)
+	}
+	job := &config.Job{Lake: l.Dir, Sources: []*config.Source{{Name: "amea", Retention: &p}}}
+	other, err := keyfile.Generate(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := lake.ReadManifest(l.Dir)
+	_, err = retain.Apply(context.Background(), job, other, date("2026-11-23"), retain.Options{})
+	if !errors.Is(err, keyfile.ErrKeyMismatch) {
+		t.Fatalf("err %v, want ErrKeyMismatch", err)
+	}
+	if after, _ := lake.ReadManifest(l.Dir); after.Generation != before.Generation {
+		t.Errorf("generation %d -> %d", before.Generation, after.Generation)
 	}
 }
