@@ -22,8 +22,10 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"time"
@@ -91,6 +93,13 @@ func Run(ctx context.Context, job *config.Job, key pseudonym.Key, opt Options) (
 			KeyID: key.ID(), Domain: job.Key.Domain,
 			Totals: report.Counts{Quarantined: map[string]int{}},
 		},
+	}
+	if memoryLimit > 0 {
+		// The run's memory budget, unless the process has one (GOMEMLIMIT).
+		if cur := debug.SetMemoryLimit(-1); cur == math.MaxInt64 {
+			debug.SetMemoryLimit(memoryLimit)
+			defer debug.SetMemoryLimit(cur)
+		}
 	}
 	err := r.execute(ctx, key)
 	if err != nil {
@@ -298,9 +307,19 @@ type doneFile struct{ source, path string }
 // Together with the readers' buffers they keep a run's peak RSS flat in the
 // size of the night's exports.
 // Variables, not constants, so that tests can make a run spill.
+//
+// memoryLimit is the soft limit (runtime/debug.SetMemoryLimit) a run sets
+// for the Go runtime while it runs, unless the process already has one. A
+// run's live heap is about 120-180 MiB whatever the night's size (the two
+// bounds above, the Parquet page buffers of every open partition file, the
+// readers' chunks, the held quarantine entries of the file being read);
+// without a limit the collector lets the heap grow to twice that, and peak
+// RSS with it (418 MB at 10M rows; 234 MB with the limit, see
+// benchmarks/RESULTS.md).
 var (
-	batchMemory        int64 = 48 << 20
-	writerBufferedRows int64 = 1 << 20
+	batchMemory        int64 = 32 << 20
+	writerBufferedRows int64 = 1 << 18
+	memoryLimit        int64 = 192 << 20
 )
 
 // afterIngest deletes, moves or keeps an export that the lake now holds.
@@ -494,7 +513,8 @@ func (r *run) ingestFile(rd *readers, i int, batch *merge.Batch) (*report.InputF
 		}
 		rd.recycle(c)
 	}
-	for _, e := range fr.held {
+	for _, h := range fr.held {
+		e := quarantine.Entry{Source: src.Name, File: fr.file, Line: h.line, Field: fr.strs[h.field], Reason: fr.strs[h.reason]}
 		if err := r.q.Add(e); err != nil {
 			return reject("quarantine", err)
 		}
@@ -541,7 +561,27 @@ type fileRun struct {
 	// header names for quarantine entries
 	idName, birthName, measureName, startName, endName, muniName string
 	counts                                                       report.Counts
-	held                                                         []quarantine.Entry
+	// held are the file's quarantine entries until the file is read to
+	// its end (a rejected file leaves none), compact because a large
+	// export has many: field and reason as numbers in strs.
+	held []heldEntry
+	strs []string
+}
+
+type heldEntry struct {
+	line          int
+	field, reason uint16
+}
+
+// code returns the number of s in fr.strs, adding it if new.
+func (fr *fileRun) code(s string) uint16 {
+	for i, t := range fr.strs {
+		if t == s {
+			return uint16(i)
+		}
+	}
+	fr.strs = append(fr.strs, s)
+	return uint16(len(fr.strs) - 1)
 }
 
 func newFileRun(r *run, src *config.Source, b *schemas.Binding, file string) *fileRun {
@@ -567,7 +607,7 @@ func newFileRun(r *run, src *config.Source, b *schemas.Binding, file string) *fi
 
 func (fr *fileRun) quarantine(line int, field, reason string) {
 	fr.counts.Quarantined[reason]++
-	fr.held = append(fr.held, quarantine.Entry{Source: fr.src.Name, File: fr.file, Line: line, Field: field, Reason: reason})
+	fr.held = append(fr.held, heldEntry{line: line, field: fr.code(field), reason: fr.code(reason)})
 }
 
 type rejection struct{ field, reason string }
