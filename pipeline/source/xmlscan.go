@@ -19,6 +19,7 @@ import (
 type xmlScanner struct {
 	r    *bufio.Reader
 	tag  []byte // the last markup, without '<' and '>'
+	nm   []byte // the local name of the last tag
 	text []byte // character data before it, raw (when asked for)
 }
 
@@ -84,13 +85,14 @@ func (s *xmlScanner) next(keepText bool) (kind int, err error) {
 		switch {
 		case bytes.HasPrefix(t, []byte("![CDATA[")):
 			if bytes.HasSuffix(t, []byte("]]>")) {
-				s.tag = t[8 : len(t)-3]
+				s.tag, s.nm = t[8:len(t)-3], nil
 				return mCDATA, nil
 			}
 			quote = 0
 			continue
 		case bytes.HasPrefix(t, []byte("!--")):
 			if bytes.HasSuffix(t, []byte("-->")) {
+				s.nm = nil
 				return mOther, nil
 			}
 			quote = 0
@@ -100,16 +102,20 @@ func (s *xmlScanner) next(keepText bool) (kind int, err error) {
 			continue
 		}
 		s.tag = t[:len(t)-1]
+		s.nm = nil
 		switch {
 		case len(s.tag) == 0:
 			return 0, errXMLSyntax
 		case s.tag[0] == '/':
+			s.nm = s.name()
 			return mEnd, nil
 		case s.tag[0] == '?' || s.tag[0] == '!':
 			return mOther, nil
 		case s.tag[len(s.tag)-1] == '/':
+			s.nm = s.name()
 			return mEmpty, nil
 		}
+		s.nm = s.name()
 		return mStart, nil
 	}
 }
@@ -135,7 +141,7 @@ func (s *xmlScanner) name() []byte {
 }
 
 // is reports whether the last tag's local name is n.
-func (s *xmlScanner) is(n string) bool { return string(s.name()) == n }
+func (s *xmlScanner) is(n string) bool { return string(s.nm) == n }
 
 // attr returns the raw value of the last tag's attribute with local name n.
 func (s *xmlScanner) attr(n string) ([]byte, bool) {
