@@ -3,7 +3,10 @@
 // child process so that its peak RSS is its own:
 //
 //   - gallra run: the whole job (validation, pseudonyms, minimisation,
-//     Parquet, quarantine, merge, report), CSV and XLSX exports.
+//     Parquet, quarantine, merge, report), CSV and XLSX exports. With
+//     --no-retain: the retention policies that gallra run applies after a
+//     night by default are a maintenance step of their own (gallra retain),
+//     not ingest, and none of the baselines has them.
 //   - bare Go stream (package benchmarks/barestream): encoding/csv, reused
 //     HMAC-SHA-256, parquet-go; no validation. CSV exports only.
 //   - DuckDB SQL: COPY (SELECT sha256(concat('salt', id)), measure, start,
@@ -69,6 +72,7 @@ func main() {
 	deltaPct := flag.Float64("delta", 1, "with -big: the nightly delta, in percent of the lake's rows")
 	keep := flag.String("keep", "", "with -big: build the big lake in this directory and keep it (reused if it exists)")
 	skipIngest := flag.Bool("skip-ingest", false, "with -big: skip the ingest comparison")
+	reuse := flag.String("reuse", "", "keep the generated inbox in this directory and use it again in later runs with the same -rows and -seed")
 	mode := flag.String("mode", "", "internal: run one method in this process (bare-stream, duckdb-sql, read, ingest, biglake, delta, stats)")
 	inboxFlag := flag.String("inbox", "", "internal: inbox for -mode")
 	outFlag := flag.String("out", "", "internal: output directory for -mode")
@@ -100,7 +104,18 @@ func main() {
 		}
 	}
 	inbox := filepath.Join(work, "inbox")
-	must(exec.Command(*bin, "generate", "--out", inbox, "--rows", fmt.Sprint(*rows), "--seed", fmt.Sprint(*seed)).Run())
+	if *reuse != "" {
+		// gallra generate is deterministic: an inbox generated once with
+		// these -rows and -seed is kept and used again (generating 10M
+		// rows takes minutes).
+		inbox = filepath.Join(*reuse, fmt.Sprintf("inbox-%d-seed%d", *rows, *seed))
+		if _, err := os.Stat(filepath.Join(inbox, "GENERATED.json")); err != nil {
+			must(os.RemoveAll(inbox))
+			must(exec.Command(*bin, "generate", "--out", inbox, "--rows", fmt.Sprint(*rows), "--seed", fmt.Sprint(*seed)).Run())
+		}
+	} else {
+		must(exec.Command(*bin, "generate", "--out", inbox, "--rows", fmt.Sprint(*rows), "--seed", fmt.Sprint(*seed)).Run())
+	}
 	// The same exports without the XLSX one, for a like-for-like comparison
 	// with the baselines, which skip it.
 	csvInbox := filepath.Join(work, "inbox-csv")
@@ -120,7 +135,7 @@ func main() {
 			if err := os.WriteFile(cfg, []byte(config(inbox, lake, keyPath)), 0o644); err != nil {
 				return measurement{}, err
 			}
-			m, _, err := measure(exec.Command(*bin, "run", "--quiet", "--config", cfg))
+			m, _, err := measure(exec.Command(*bin, "run", "--quiet", "--no-retain", "--config", cfg))
 			var ee *exec.ExitError
 			if errors.As(err, &ee) && ee.ExitCode() != 1 && ee.ExitCode() != 2 {
 				err = nil // 3 and up: rows quarantined or files held back, as planned
@@ -134,7 +149,7 @@ func main() {
 			if err := os.WriteFile(cfg, []byte(config(csvInbox, lake, keyPath)), 0o644); err != nil {
 				return measurement{}, err
 			}
-			m, _, err := measure(exec.Command(*bin, "run", "--quiet", "--config", cfg))
+			m, _, err := measure(exec.Command(*bin, "run", "--quiet", "--no-retain", "--config", cfg))
 			var ee *exec.ExitError
 			if errors.As(err, &ee) && ee.ExitCode() != 1 && ee.ExitCode() != 2 {
 				err = nil
