@@ -37,14 +37,15 @@ lint:
 	$(GO) vet ./...
 
 ## bench: Go benchmarks and the end-to-end harness, reported as ratios against a baseline:
-## a 10M-row night (ROWS=...), and with BIG=100000000 the 10-year lake's delta merge and statistics
+## a 10M-row night (ROWS=...), and with BIG=100000000 the 10-year lake's delta merge and statistics;
+## REUSE=DIR keeps the generated inbox there for the next run
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./transforms/... ./pipeline/... ./benchmarks/ | tee benchmarks/out.txt
-	$(GO) run ./benchmarks/harness -gallra $(BIN) -rows $${ROWS:-10000000} -runs 1 -big $${BIG:-0}
+	$(GO) run ./benchmarks/harness -gallra $(BIN) -rows $${ROWS:-10000000} -runs 1 -big $${BIG:-0} $${REUSE:+-reuse $$REUSE}
 
 ## bench-quick: the end-to-end harness only, one run of 50,000 rows: a CI-sized check
 bench-quick: build
-	$(GO) run ./benchmarks/harness -gallra $(BIN) -rows $${ROWS:-50000} -runs 1
+	$(GO) run ./benchmarks/harness -gallra $(BIN) -rows $${ROWS:-50000} -runs 1 $${REUSE:+-reuse $$REUSE}
 
 clean:
 	rm -rf bin demo benchmarks/out.txt
