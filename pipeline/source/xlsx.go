@@ -385,13 +385,22 @@ func (r *xlsxReader) readRow() ([]string, error) {
 		if v, ok := sc.attr("t"); ok {
 			c.t = cellType(v)
 		}
-		if kind == mStart {
-			if err := r.readCell(&c); err != nil {
-				return nil, fmt.Errorf("cell in row %d: %w", r.rowNum, err)
-			}
-		}
 		want := r.want == nil || (col-1 < len(r.want) && r.want[col-1])
-		val := r.value(&c, want)
+		val := ""
+		if kind == mStart {
+			skipped := false
+			if !want {
+				skipped, val = r.skipCell(&c)
+			}
+			if !skipped {
+				if err := r.readCell(&c); err != nil {
+					return nil, fmt.Errorf("cell in row %d: %w", r.rowNum, err)
+				}
+				val = r.value(&c, want)
+			}
+		} else {
+			val = r.value(&c, want)
+		}
 		if val != "" || c.formula {
 			for blank := col - len(r.cells); blank > 1; blank-- {
 				r.cells = append(r.cells, "")
@@ -514,6 +523,76 @@ func (r *xlsxReader) readCell(c *cell) error {
 				depthIS--
 			}
 		}
+	}
+}
+
+// skipCell passes over a cell that was not selected, if it can tell from
+// the bytes before its </c> alone whether excelize would show it as empty:
+// a cell without a style (a style's format may hide a value), of a type
+// other than d, its XML plain (no prefixes, entities, CDATA, comments or
+// phonetic runs) and already in the read buffer. It returns whether it
+// skipped the cell and, if so, present or "". Most cells of an export are
+// such cells, and reading them whole was most of an XLSX export's cost.
+func (r *xlsxReader) skipCell(c *cell) (bool, string) {
+	if c.s != 0 || c.t == 'd' {
+		return false, ""
+	}
+	br := r.sc.r
+	buf, _ := br.Peek(br.Buffered())
+	k := bytes.Index(buf, []byte("</c>"))
+	if k < 0 {
+		return false, ""
+	}
+	seg := buf[:k]
+	if bytes.ContainsAny(seg, ":&!") || bytes.Contains(seg, []byte("rPh")) {
+		return false, ""
+	}
+	// A formula keeps the cell in the row even when its value is empty.
+	c.formula = bytes.Contains(seg, []byte("<f>")) || bytes.Contains(seg, []byte("<f ")) || bytes.Contains(seg, []byte("<f/>"))
+	nonEmpty := false
+	if c.t == 'i' && bytes.Contains(seg, []byte("<is>")) {
+		nonEmpty = hasText(seg, "<t>", "</t>")
+	} else if v, ok := between(seg, "<v>", "</v>"); ok {
+		nonEmpty = len(v) > 0
+		if c.t == 's' {
+			i, err := strconv.Atoi(strings.TrimSpace(string(v)))
+			nonEmpty = err == nil && i >= 0 && i < len(r.sst) && r.sst[i] != ""
+		}
+	}
+	if _, err := br.Discard(k + len("</c>")); err != nil {
+		return false, ""
+	}
+	if nonEmpty {
+		return true, present
+	}
+	return true, ""
+}
+
+// between returns the bytes between the first open and the close after it.
+func between(b []byte, open, close string) ([]byte, bool) {
+	i := bytes.Index(b, []byte(open))
+	if i < 0 {
+		return nil, false
+	}
+	b = b[i+len(open):]
+	j := bytes.Index(b, []byte(close))
+	if j < 0 {
+		return nil, false
+	}
+	return b[:j], true
+}
+
+// hasText reports whether any open...close element in b has text.
+func hasText(b []byte, open, close string) bool {
+	for {
+		v, ok := between(b, open, close)
+		if !ok {
+			return false
+		}
+		if len(v) > 0 {
+			return true
+		}
+		b = b[bytes.Index(b, []byte(open))+len(open)+len(close):]
 	}
 }
 
