@@ -43,6 +43,7 @@ import (
 	"github.com/gallra/gallra/transforms/identity"
 	"github.com/gallra/gallra/transforms/period"
 	"github.com/gallra/gallra/transforms/pseudonym"
+	"github.com/gallra/gallra/transforms/retention"
 )
 
 // Reason codes that this package assigns itself (identifier and period
@@ -239,7 +240,7 @@ func (r *run) execute(ctx context.Context, key pseudonym.Key) (err error) {
 			switch frep.Status {
 			case report.FileOK:
 				inputs = append(inputs, lake.Input{SHA256: frep.SHA256, Source: src.Name, Name: frep.Path,
-					Bytes: frep.Bytes, Rows: frep.Counts.Read, RunID: r.rep.RunID})
+					Bytes: frep.Bytes, Rows: frep.Counts.Read, RunID: r.rep.RunID, Reference: r.ref.Format(time.DateOnly)})
 				done = append(done, doneFile{src.Name, path})
 			case report.FileDuplicate:
 				done = append(done, doneFile{src.Name, path})
@@ -284,6 +285,9 @@ func (r *run) execute(ctx context.Context, key pseudonym.Key) (err error) {
 		r.writeViews()
 	}
 	r.rep.Partitions = res.Stats
+	for _, s := range res.Stats {
+		r.rep.DroppedPastRetention += s.Dropped
+	}
 	for _, f := range staged {
 		r.rep.LakeFiles = append(r.rep.LakeFiles, report.File{Path: f.Path, Rows: f.Rows, Bytes: f.Bytes, SHA256: f.SHA256})
 	}
@@ -561,6 +565,10 @@ type fileRun struct {
 	// header names for quarantine entries
 	idName, birthName, measureName, startName, endName, muniName string
 	counts                                                       report.Counts
+	// lastRef is the reference date of the source's latest export already
+	// in the lake (zero if none): a participation that had started by then
+	// was in that export if the source sends snapshots.
+	lastRef time.Time
 	// held are the file's quarantine entries until the file is read to
 	// its end (a rejected file leaves none), compact because a large
 	// export has many: field and reason as numbers in strs.
@@ -588,6 +596,9 @@ func newFileRun(r *run, src *config.Source, b *schemas.Binding, file string) *fi
 	codes, _ := schemas.LoadCodes() // already loaded and checked by config.Load
 	fr := &fileRun{run: r, src: src, schema: src.Schema, width: b.Width, file: file, codes: codes,
 		counts: report.Counts{Files: 1, Quarantined: map[string]int{}}}
+	if last := r.base.LastReference(src.Name); last != "" {
+		fr.lastRef, _ = time.Parse(time.DateOnly, last)
+	}
 	pos := func(holds string) (int, string) {
 		i, ok := b.Pos[holds]
 		if !ok {
@@ -715,14 +726,29 @@ func (fr *fileRun) convert(pz *pseudonym.Pseudonymizer, row source.Row) (merge.E
 
 	// 7. Retention: the last day an age rule (UKA's 21) lets the row stay
 	//    linkable, from the birth year; the birth date itself is not kept.
+	//    A row already past its pseudonymised tier on the reference day,
+	//    that had started by the day of the source's previous export (so was
+	//    in it, for a source that sends snapshots), only updates a version
+	//    the lake holds (merge.Entry.PastRetention): with none, retention
+	//    culled it before and the snapshot sent it again. A row first seen
+	//    after its tier ended (a first load, or sparse exports) is stored,
+	//    for retention to anonymise right after the night.
+	past := false
 	if p := fr.src.Retention; p != nil {
+		var until, end time.Time
 		if lu, ok := p.LinkableUntil(id.Birth); ok {
 			d := lake.Date(lu)
 			out.LinkableUntil = &d
+			until = lu
 		}
+		if !per.Ongoing() {
+			end = per.End
+		}
+		past = !fr.lastRef.IsZero() && !per.Start.After(fr.lastRef) &&
+			p.TierOn(fr.ref, end, until) != retention.Pseudonymised
 	}
 
-	return merge.Entry{Source: fr.src.Name, Row: out, ByRecordID: byRecordID}, nil
+	return merge.Entry{Source: fr.src.Name, Row: out, ByRecordID: byRecordID, PastRetention: past}, nil
 }
 
 // yyyymmdd is t.Format("20060102") for the years 0-9999, without the

@@ -54,6 +54,22 @@ type Input struct {
 	Bytes  int64  `json:"bytes"`
 	Rows   int    `json:"rows_read"`
 	RunID  string `json:"run_id"`
+	// Reference is the reference date (YYYY-MM-DD) of the run that
+	// ingested it: the day the export describes. Empty in manifests
+	// written before it was recorded.
+	Reference string `json:"reference_date,omitempty"`
+}
+
+// LastReference returns the latest reference date (YYYY-MM-DD) of the
+// exports of source already ingested, or "" if none is recorded.
+func (m *Manifest) LastReference(source string) string {
+	last := ""
+	for _, in := range m.Inputs {
+		if in.Source == source && in.Reference > last {
+			last = in.Reference
+		}
+	}
+	return last
 }
 
 // Pending are the file operations of a commit in progress.

@@ -31,6 +31,7 @@ const (
 	flagPseudonym = 1 << iota
 	flagEnd
 	flagByRecordID
+	flagPastRetention
 )
 
 // strtab interns strings: the same string always gets the same number, and
@@ -117,6 +118,9 @@ func (t *strtab) encode(buf []byte, seq uint64, e *Entry) []byte {
 	if e.ByRecordID {
 		flags |= flagByRecordID
 	}
+	if e.PastRetention {
+		flags |= flagPastRetention
+	}
 	buf = binary.AppendUvarint(buf, seq)
 	buf = append(buf, flags)
 	buf = append(buf, r.RecordKey[:]...)
@@ -195,6 +199,7 @@ func (t *strtab) decode(rec []byte) (Entry, uint64, error) {
 		r.PeriodEnd = &end
 	}
 	e.ByRecordID = flags&flagByRecordID != 0
+	e.PastRetention = flags&flagPastRetention != 0
 	var err error
 	str := func(p *string) {
 		if err == nil {

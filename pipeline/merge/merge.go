@@ -40,6 +40,13 @@ type Entry struct {
 	// start date corrected), so every partition of its source is searched
 	// for its earlier version.
 	ByRecordID bool
+	// PastRetention is set when the row's pseudonymised tier had already
+	// ended on the run's reference date. Such an entry only updates a
+	// version the lake still holds (an end date arriving for a participation
+	// that retention will cull right after the night); with none stored it
+	// is dropped, not inserted: it was culled before and a snapshot export
+	// sent it again, and storing it would count it twice.
+	PastRetention bool
 }
 
 func (e *Entry) partition() lake.Partition {
@@ -53,7 +60,10 @@ type Stats struct {
 	Updated   int            `json:"updated"`   // participations whose stored version was replaced
 	Unchanged int            `json:"unchanged"` // incoming rows equal to what was stored
 	MovedOut  int            `json:"moved_out"` // rows that moved to another partition (start year corrected)
-	Rewritten bool           `json:"rewritten"`
+	// Dropped counts incoming rows past retention with no stored version
+	// (see Entry.PastRetention): not inserted.
+	Dropped   int  `json:"dropped_past_retention,omitempty"`
+	Rewritten bool `json:"rewritten"`
 }
 
 // Result is what Apply produced.
@@ -181,6 +191,10 @@ func (m *applier) source(src string, storedParts []lake.Partition) ([]lake.Parti
 			}
 			p := e.partition()
 			s := st(p)
+			if e.PastRetention {
+				s.Dropped++
+				continue
+			}
 			s.Inserted++
 			s.Rewritten = true
 			if err := m.w.Write(p, e.Row); err != nil {
@@ -219,6 +233,8 @@ func (m *applier) source(src string, storedParts []lake.Partition) ([]lake.Parti
 				s.Unchanged++
 			case len(vs) > 0:
 				s.Updated++
+			case e.PastRetention:
+				s.Dropped++
 			default:
 				s.Inserted++
 			}
@@ -243,7 +259,7 @@ func (m *applier) source(src string, storedParts []lake.Partition) ([]lake.Parti
 	changed := map[lake.Partition]bool{}
 	for p, s := range stats {
 		if s.Inserted == 0 && s.Updated == 0 && s.MovedOut == 0 {
-			if s.Unchanged == 0 {
+			if s.Unchanged == 0 && s.Dropped == 0 {
 				delete(stats, p)
 			}
 			continue
@@ -270,6 +286,9 @@ func (m *applier) source(src string, storedParts []lake.Partition) ([]lake.Parti
 	defer in.close()
 	err = m.join(in, readParts, func(e *Entry, vs []stored) error {
 		replace := false
+		if e != nil && e.PastRetention && len(vs) == 0 {
+			return nil // culled before and sent again: not stored
+		}
 		if e != nil && changed[e.partition()] {
 			replace = true
 			for i := range vs {

@@ -58,7 +58,12 @@ type Run struct {
 	LakeFiles     []File         `json:"lake_files"`
 	Superseded    []string       `json:"superseded_files,omitempty"`
 	CullErrors    int            `json:"cull_errors,omitempty"` // exports in the lake that could not be deleted/moved
-	Quarantine    string         `json:"quarantine_file,omitempty"`
+	// DroppedPastRetention counts rows read that were already past their
+	// retention policy's pseudonymised tier and that the lake no longer
+	// held: culled before, sent again by a snapshot export. They are not
+	// stored (see docs/retention.md). Not an error.
+	DroppedPastRetention int    `json:"rows_dropped_past_retention,omitempty"`
+	Quarantine           string `json:"quarantine_file,omitempty"`
 }
 
 // Status of an input file.
@@ -171,6 +176,9 @@ func (r *Run) Summary(w io.Writer) {
 	t := r.Totals
 	fmt.Fprintf(tw, "total\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", t.Files, t.RejectedFiles, t.DuplicateFiles, t.Read, t.Accepted, t.Unlinked, t.QuarantinedTotal())
 	tw.Flush()
+	if r.DroppedPastRetention > 0 {
+		fmt.Fprintf(w, "%d row(s) not stored: past their retention policy's pseudonymised tier and culled from the lake before (sent again by a snapshot export)\n", r.DroppedPastRetention)
+	}
 	if len(t.Quarantined) > 0 {
 		reasons := make([]string, 0, len(t.Quarantined))
 		for k := range t.Quarantined {
