@@ -20,26 +20,26 @@ WITH firsts AS (
                    (period_start, measure, source)).c AS category
     FROM lake WHERE pseudonym IS NOT NULL
     GROUP BY pseudonym
-), marks AS (
-    SELECT f.pseudonym, year(f.first_start)::INTEGER AS cohort, f.category, t.k,
-           (f.first_start + to_years(t.k::INTEGER))::DATE AS anniversary,
-           EXISTS (SELECT 1 FROM lake l
-                   WHERE l.pseudonym = f.pseudonym
-                     AND l.period_start <= (f.first_start + to_years(t.k::INTEGER))::DATE
-                     AND (l.period_end IS NULL OR l.period_end >= (f.first_start + to_years(t.k::INTEGER))::DATE)) AS active
-    FROM firsts f, range(1, 4) t(k)
-    WHERE year(f.first_start) BETWEEN getvariable('from_year') AND getvariable('to_year')
-), per_k AS (
-    SELECT cohort, category, k, count(*) AS size,
-           CASE WHEN max(anniversary) > getvariable('as_of') THEN NULL
-                ELSE count(*) FILTER (WHERE active) END AS active
-    FROM marks GROUP BY cohort, category, k
+), cohort AS (
+    SELECT pseudonym, year(first_start)::INTEGER AS cohort, category,
+           (first_start + to_years(1))::DATE AS ann1, (first_start + to_years(2))::DATE AS ann2,
+           (first_start + to_years(3))::DATE AS ann3
+    FROM firsts
+    WHERE year(first_start) BETWEEN getvariable('from_year') AND getvariable('to_year')
+), active AS (
+    -- the persons with a row that covers an anniversary
+    SELECT c.pseudonym,
+           bool_or(l.period_end IS NULL OR l.period_end >= c.ann1) FILTER (WHERE l.period_start <= c.ann1) AS a1,
+           bool_or(l.period_end IS NULL OR l.period_end >= c.ann2) FILTER (WHERE l.period_start <= c.ann2) AS a2,
+           bool_or(l.period_end IS NULL OR l.period_end >= c.ann3) FILTER (WHERE l.period_start <= c.ann3) AS a3
+    FROM cohort c JOIN lake l ON l.pseudonym = c.pseudonym
+    WHERE l.period_start <= c.ann3 AND (l.period_end IS NULL OR l.period_end >= c.ann1)
+    GROUP BY c.pseudonym
 )
-SELECT cohort, category,
-       any_value(size) AS cohort_size,
-       any_value(active) FILTER (WHERE k = 1) AS active_after_1y,
-       any_value(active) FILTER (WHERE k = 2) AS active_after_2y,
-       any_value(active) FILTER (WHERE k = 3) AS active_after_3y
-FROM per_k
-GROUP BY cohort, category
+SELECT cohort, category, count(*) AS cohort_size,
+       CASE WHEN max(ann1) > getvariable('as_of') THEN NULL ELSE count(*) FILTER (WHERE a1) END AS active_after_1y,
+       CASE WHEN max(ann2) > getvariable('as_of') THEN NULL ELSE count(*) FILTER (WHERE a2) END AS active_after_2y,
+       CASE WHEN max(ann3) > getvariable('as_of') THEN NULL ELSE count(*) FILTER (WHERE a3) END AS active_after_3y
+FROM cohort LEFT JOIN active USING (pseudonym)
+GROUP BY ALL
 ORDER BY cohort, category;

@@ -19,26 +19,48 @@
 --   "anonymised", whose dates are coarsened within their year, so the years
 --   a row is active in are exact); purged rows are gone. An anonymised row
 --   counts under sex, age band or municipality only where the policy's
---   keep_anonymised kept them.
+--   keep_anonymised kept them. The span is at most 120 years (a person's
+--   years are counted as the bits of one number).
 -- params: from_year, to_year, breakdown
 WITH years AS (
     SELECT y::INTEGER AS year, y IN (SELECT year FROM aggregates) AS frozen
     FROM range(getvariable('from_year'), getvariable('to_year') + 1) t(y)
-), live AS (
-    SELECT y.year, y.frozen,
-           CASE WHEN y.frozen AND coalesce(getvariable('breakdown'), 'measure') NOT IN ('measure', 'source') THEN 'TOTAL'
-                ELSE CASE coalesce(getvariable('breakdown'), 'measure')
-                    WHEN 'measure' THEN l.measure WHEN 'source' THEN l.source WHEN 'sex' THEN l.sex
-                    WHEN 'age_band' THEN l.age_band WHEN 'municipality' THEN l.municipality END END AS category,
-           count(DISTINCT l.pseudonym) AS participants,
-           count(*) AS participations
-    FROM years y
-    JOIN (SELECT pseudonym, source, measure, sex, age_band, municipality, period_start, period_end FROM lake
+), rows AS NOT MATERIALIZED (
+    -- the years of the span each row is active in: first a, last b
+    SELECT pseudonym, CASE coalesce(getvariable('breakdown'), 'measure')
+               WHEN 'measure' THEN measure WHEN 'source' THEN source WHEN 'sex' THEN sex
+               WHEN 'age_band' THEN age_band WHEN 'municipality' THEN municipality END AS category,
+           greatest(year(period_start), getvariable('from_year'))::INTEGER AS a,
+           least(coalesce(year(period_end), getvariable('to_year')), getvariable('to_year'))::INTEGER AS b
+    FROM (SELECT pseudonym, source, measure, sex, age_band, municipality, period_start, period_end FROM lake
           UNION ALL
-          SELECT NULL, source, measure, sex, age_band, municipality, period_start, period_end FROM anonymised) l
-      ON l.period_start <= make_date(y.year, 12, 31)
-     AND (l.period_end IS NULL OR l.period_end >= make_date(y.year, 1, 1))
+          SELECT NULL, source, measure, sex, age_band, municipality, period_start, period_end FROM anonymised)
+    WHERE period_start <= make_date(getvariable('to_year'), 12, 31)
+      AND (period_end IS NULL OR period_end >= make_date(getvariable('from_year'), 1, 1))
+), participations AS (
+    SELECT t.y::INTEGER AS year, category, sum(n)::BIGINT AS participations
+    FROM (SELECT category, a, b, count(*) AS n FROM rows GROUP BY ALL), unnest(range(a, b + 1)) t(y)
     GROUP BY ALL
+), persons AS (
+    -- a person counts once in a year and category, however many rows they
+    -- have there: their years in the category as the bits of a mask (bit i
+    -- is from_year + i; a span of at most 120 years), merged per person,
+    -- and the persons counted by mask
+    SELECT (getvariable('from_year') + t.i)::INTEGER AS year, category, sum(n)::BIGINT AS participants
+    FROM (SELECT category, mask, count(*) AS n
+          FROM (SELECT category, bit_or(CASE WHEN getvariable('to_year') - getvariable('from_year') >= 120
+                                             THEN error('participants: a span of at most 120 years')
+                                             ELSE (1::HUGEINT << (b - getvariable('from_year') + 1)) - (1::HUGEINT << (a - getvariable('from_year'))) END) AS mask
+                FROM rows
+                WHERE pseudonym IS NOT NULL
+                GROUP BY pseudonym, category)
+          GROUP BY ALL), range(0, getvariable('to_year') - getvariable('from_year') + 1) t(i)
+    WHERE (mask >> t.i::INTEGER) & 1 = 1
+    GROUP BY ALL
+), live AS (
+    SELECT year, y.frozen, p.category, coalesce(n.participants, 0) AS participants, p.participations
+    FROM participations p JOIN years y USING (year)
+    LEFT JOIN persons n ON n.year = p.year AND n.category IS NOT DISTINCT FROM p.category
 ), frozen AS (
     SELECT a.year, CASE coalesce(getvariable('breakdown'), 'measure')
                WHEN 'measure' THEN a.measure WHEN 'source' THEN a.source ELSE 'TOTAL' END AS category,
@@ -58,5 +80,8 @@ UNION ALL
 SELECT year, category, coalesce(f.participants, 0) AS participants,
        coalesce(l.participations, 0) AS participations, 'frozen' AS basis
 FROM frozen f
-FULL JOIN (SELECT year, category, participations FROM live WHERE frozen) l USING (year, category)
+FULL JOIN (SELECT year, CASE WHEN coalesce(getvariable('breakdown'), 'measure') NOT IN ('measure', 'source') THEN 'TOTAL'
+                             ELSE category END AS category,
+                  sum(participations)::BIGINT AS participations
+           FROM live WHERE frozen GROUP BY ALL) l USING (year, category)
 ORDER BY ALL;

@@ -15,27 +15,28 @@
 --   The frozen cells have no breakdown by sex, age band or municipality: for a
 --   frozen year those breakdowns give one row, category TOTAL.
 -- params: from_year, to_year, breakdown
-WITH ended AS (
-    SELECT l.pseudonym, CASE coalesce(getvariable('breakdown'), 'measure')
-           WHEN 'measure' THEN l.measure WHEN 'source' THEN l.source WHEN 'sex' THEN l.sex
-           WHEN 'age_band' THEN l.age_band WHEN 'municipality' THEN l.municipality END AS category, l.period_end
-    FROM lake l
-    WHERE l.pseudonym IS NOT NULL AND l.period_end IS NOT NULL
-      AND year(l.period_end) BETWEEN getvariable('from_year') AND getvariable('to_year')
-      AND year(l.period_end) NOT IN (SELECT year FROM aggregates)
-), flagged AS (
-    SELECT e.pseudonym, e.category, year(e.period_end)::INTEGER AS year,
-           EXISTS (SELECT 1 FROM lake n
-                   WHERE n.pseudonym = e.pseudonym
-                     AND n.period_start > e.period_end
-                     AND n.period_start <= e.period_end + INTERVAL 365 DAY) AS reentered
-    FROM ended e
+WITH flagged AS (
+    -- each row and whether one of its person's rows (in start order) starts
+    -- after its end and within 365 days of it: a frame of start days,
+    -- end - start + 1 to end - start + 365 days after its own start (the
+    -- lake's writer refuses an end before the start)
+    SELECT pseudonym, CASE coalesce(getvariable('breakdown'), 'measure')
+           WHEN 'measure' THEN measure WHEN 'source' THEN source WHEN 'sex' THEN sex
+           WHEN 'age_band' THEN age_band WHEN 'municipality' THEN municipality END AS category, period_end,
+           count(*) OVER (PARTITION BY pseudonym ORDER BY period_start
+               RANGE BETWEEN (coalesce(period_end, period_start) - period_start + 1)::INTEGER FOLLOWING
+                     AND (coalesce(period_end, period_start) - period_start + 365)::INTEGER FOLLOWING) > 0 AS reentered
+    FROM lake
+    WHERE pseudonym IS NOT NULL
 )
-SELECT year, category,
+SELECT year(period_end)::INTEGER AS year, category,
        count(DISTINCT pseudonym) AS ended_persons,
        count(DISTINCT pseudonym) FILTER (WHERE reentered) AS reentered_persons,
        'pseudonymised' AS basis
 FROM flagged
+WHERE period_end IS NOT NULL
+  AND year(period_end) BETWEEN getvariable('from_year') AND getvariable('to_year')
+  AND year(period_end) NOT IN (SELECT year FROM aggregates)
 GROUP BY ALL
 UNION ALL
 SELECT e.year, CASE coalesce(getvariable('breakdown'), 'measure')
