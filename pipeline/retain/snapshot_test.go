@@ -3,7 +3,6 @@ package retain_test
 import (
 	"context"
 	"crypto/rand"
-	"encoding/csv"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,43 +12,9 @@ import (
 	"github.com/gallra/gallra/pipeline/ingest"
 	"github.com/gallra/gallra/pipeline/keyfile"
 	"github.com/gallra/gallra/pipeline/retain"
+	"github.com/gallra/gallra/pipeline/testlake"
 	"github.com/gallra/gallra/schemas"
 )
-
-// writeAMEa writes one AMEa export of rows (identifier, measure label,
-// start, end).
-func writeAMEa(t *testing.T, path string, rows [][4]string) {
-	t.Helper()
-	s, err := schemas.Lookup("amea")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := csv.NewWriter(f)
-	w.Comma = ';'
-	var header []string
-	for _, c := range s.Columns {
-		header = append(header, c.Name)
-	}
-	_ = w.Write(header)
-	for _, r := range rows {
-		rec := make([]string, len(s.Columns))
-		for i, c := range s.Columns {
-			rec[i] = map[string]string{"identifier": r[0], "measure": r[1], "period_start": r[2], "period_end": r[3]}[c.Holds]
-		}
-		_ = w.Write(rec)
-	}
-	w.Flush()
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // AMEa sends a full snapshot every night, ended participations included,
 // and Jönköping culls a participation the day after it ends (0d). A
@@ -73,6 +38,10 @@ func TestSnapshotResendsAreNotCountedTwice(t *testing.T) {
 		t.Fatal(err)
 	}
 	inbox := job.Sources[0].Inbox
+	amea, err := schemas.Lookup("amea")
+	if err != nil {
+		t.Fatal(err)
+	}
 	old := [4]string{"19880101-2389", "Praktik", "2025-09-01", "2025-12-20"} // ended before the first night: a first load
 	p1 := [4]string{"19850301-2380", "Arbetsträning", "2025-12-01", ""}      // ongoing on the first night
 	p1ended := [4]string{"19850301-2380", "Arbetsträning", "2025-12-01", "2026-02-01"}
@@ -88,7 +57,7 @@ func TestSnapshotResendsAreNotCountedTwice(t *testing.T) {
 	}
 	for i, n := range nights {
 		job.ReferenceDate = date(n.day)
-		writeAMEa(t, filepath.Join(inbox, "export-"+n.day+".csv"), n.rows)
+		testlake.WriteExport(t, filepath.Join(inbox, "export-"+n.day+".csv"), amea, n.rows)
 		rep, err := ingest.Run(ctx, job, key, ingest.Options{})
 		if err != nil {
 			t.Fatalf("night %d: %v", i, err)

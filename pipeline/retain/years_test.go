@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
-	"encoding/csv"
 	"fmt"
 	mrand "math/rand/v2"
 	"os"
@@ -22,6 +21,7 @@ import (
 	"github.com/gallra/gallra/pipeline/keyfile"
 	"github.com/gallra/gallra/pipeline/lake"
 	"github.com/gallra/gallra/pipeline/retain"
+	"github.com/gallra/gallra/pipeline/testlake"
 	"github.com/gallra/gallra/schemas"
 )
 
@@ -256,32 +256,7 @@ func writeDelta(t *testing.T, inbox string, s *schemas.Schema, ps []*participati
 		bySource[p.source] = append(bySource[p.source], [4]string{p.who.id, p.measure, p.start.Format(time.DateOnly), end})
 	}
 	for src, rows := range bySource {
-		dir := filepath.Join(inbox, simSources[src].name)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		f, err := os.Create(filepath.Join(dir, fmt.Sprintf("export-%03d.csv", n)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		w := csv.NewWriter(f)
-		w.Comma = ';'
-		var header []string
-		for _, c := range s.Columns {
-			header = append(header, c.Name)
-		}
-		_ = w.Write(header)
-		for _, r := range rows {
-			rec := make([]string, len(s.Columns))
-			for i, c := range s.Columns {
-				rec[i] = map[string]string{"identifier": r[0], "measure": r[1], "period_start": r[2], "period_end": r[3]}[c.Holds]
-			}
-			_ = w.Write(rec)
-		}
-		w.Flush()
-		if err := f.Close(); err != nil {
-			t.Fatal(err)
-		}
+		testlake.WriteExport(t, filepath.Join(inbox, simSources[src].name, fmt.Sprintf("export-%03d.csv", n)), s, rows)
 	}
 }
 

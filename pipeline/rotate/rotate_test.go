@@ -3,7 +3,6 @@ package rotate_test
 import (
 	"context"
 	"crypto/rand"
-	"encoding/csv"
 	"errors"
 	"io"
 	"log/slog"
@@ -20,6 +19,7 @@ import (
 	"github.com/gallra/gallra/pipeline/lakeop"
 	"github.com/gallra/gallra/pipeline/report"
 	"github.com/gallra/gallra/pipeline/rotate"
+	"github.com/gallra/gallra/pipeline/testlake"
 	"github.com/gallra/gallra/schemas"
 	"github.com/gallra/gallra/transforms/identity"
 	"github.com/gallra/gallra/transforms/pseudonym"
@@ -67,27 +67,11 @@ func (f *fixture) export(t *testing.T, name string, rows [][4]string, extra stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	var b strings.Builder
-	w := csv.NewWriter(&b)
-	w.Comma = ';'
-	var header []string
-	for _, c := range s.Columns {
-		header = append(header, c.Name)
-	}
-	_ = w.Write(header)
-	for _, r := range rows {
-		rec := make([]string, len(s.Columns))
-		for i, c := range s.Columns {
-			rec[i] = map[string]string{"identifier": r[0], "measure": r[1], "period_start": r[2], "period_end": r[3]}[c.Holds]
-		}
-		_ = w.Write(rec)
-	}
-	w.Flush()
 	path := filepath.Join(f.job.Sources[0].Inbox, name)
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(path, []byte(b.String()+extra), 0o644); err != nil {
+	if err := os.WriteFile(path, append(testlake.Export(s, rows), extra...), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -6,6 +6,7 @@
 package testlake
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -58,7 +59,7 @@ func BuildSources(t testing.TB, sources ...Source) *Lake {
 	body := "reference_date = \"2026-11-23\"\nsettle = \"0s\"\n"
 	total := 0
 	for _, src := range sources {
-		writeExport(t, filepath.Join(dir, "inbox", src.Name), s, src.Rows)
+		WriteExport(t, filepath.Join(dir, "inbox", src.Name, "export.csv"), s, src.Rows)
 		body += "[[source]]\nname = \"" + src.Name + "\"\nschema = \"amea\"\nreserve = \"unlinked\"\n" + src.Extra + "\n"
 		total += len(src.Rows)
 	}
@@ -89,21 +90,15 @@ func BuildSources(t testing.TB, sources ...Source) *Lake {
 	return &Lake{Dir: job.Lake, Key: k, DB: db}
 }
 
-// writeExport writes rows as export.csv in folder, in the columns of s.
-func writeExport(t testing.TB, folder string, s *schemas.Schema, rows [][4]string) {
-	t.Helper()
-	if err := os.MkdirAll(folder, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Create(filepath.Join(folder, "export.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := csv.NewWriter(f)
+// Export returns rows (identifier, measure label, start, end) as a CSV
+// export in the columns of s, ';'-separated, the other columns empty.
+func Export(s *schemas.Schema, rows [][4]string) []byte {
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
 	w.Comma = ';'
-	var header []string
-	for _, c := range s.Columns {
-		header = append(header, c.Name)
+	header := make([]string, len(s.Columns))
+	for i, c := range s.Columns {
+		header[i] = c.Name
 	}
 	_ = w.Write(header)
 	for _, r := range rows {
@@ -114,7 +109,16 @@ func writeExport(t testing.TB, folder string, s *schemas.Schema, rows [][4]strin
 		_ = w.Write(rec)
 	}
 	w.Flush()
-	if err := f.Close(); err != nil {
+	return b.Bytes()
+}
+
+// WriteExport writes Export(s, rows) to path, making its folder.
+func WriteExport(t testing.TB, path string, s *schemas.Schema, rows [][4]string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, Export(s, rows), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
