@@ -23,6 +23,17 @@
 // docs/retention.md) they are the frozen values, basis 'frozen'; for other
 // years they are counted from the lake's linked rows, basis
 // 'pseudonymised'. The other statistics are always counted from the lake.
+//
+// The queries are written for lakes of a hundred million rows: no range
+// join of rows against month ends or years and no self-join. Distinct
+// persons per month end (stock_month_end) and year (participants) come from
+// a bit per month or year merged per person and category; reentry is a
+// window over each person's rows in start order; cohorts joins each
+// person's first start back once; durations takes its quartiles from a
+// histogram of days. The plain definitions they must agree with are kept in
+// testdata/reference (see reference_test.go). Give the session a thread per
+// core and memory to match (duck.Options): the per-person hash tables of
+// 100M rows need several GB.
 package stats
 
 import (
@@ -136,7 +147,7 @@ func parse(file, text string) (Query, error) {
 
 // Span is the period a statistic covers, and its other parameters.
 type Span struct {
-	FromYear, ToYear int
+	FromYear, ToYear int       // participants takes a span of at most 120 years
 	WithinDays       int       // transitions: days between an end and the next start (0 = 30)
 	By               string    // breakdown of every statistic: see Breakdowns ("" = measure)
 	AsOf             time.Time // cohorts: the date up to which the lake is complete (zero = today, UTC)
