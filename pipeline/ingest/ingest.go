@@ -204,7 +204,7 @@ func (r *run) execute(ctx context.Context, key pseudonym.Key) (err error) {
 	listErrs := make([]error, len(r.job.Sources))
 	var all []*prepared
 	for i, src := range r.job.Sources {
-		lists[i], listErrs[i] = inboxFiles(src.Inbox)
+		lists[i], listErrs[i] = InboxFiles(src.Inbox)
 		if listErrs[i] != nil {
 			break // the loop below fails at this source
 		}
@@ -405,10 +405,11 @@ func (r *run) relPath(path string) string {
 	return filepath.ToSlash(rel)
 }
 
-// inboxFiles lists the exports waiting in a source's inbox: regular files with
+// InboxFiles lists the exports waiting in a source's inbox (or a done
+// folder): regular files with
 // a known extension, sorted by name. Hidden files and Excel lock files (~$…)
 // are skipped; a missing inbox is an empty one.
-func inboxFiles(dir string) ([]string, error) {
+func InboxFiles(dir string) ([]string, error) {
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil

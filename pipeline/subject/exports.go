@@ -3,14 +3,12 @@ package subject
 import (
 	"errors"
 	"io"
-	"io/fs"
-	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/gallra/gallra/pipeline/config"
+	"github.com/gallra/gallra/pipeline/ingest"
 	"github.com/gallra/gallra/pipeline/source"
 	"github.com/gallra/gallra/transforms/identity"
 	"github.com/gallra/gallra/transforms/pseudonym"
@@ -45,7 +43,7 @@ func scanExports(job *config.Job, q *Request, pz *pseudonym.Pseudonymizer, ref t
 	for _, src := range job.Sources {
 		dirs := []string{src.Inbox, filepath.Join(job.Done, src.Name)}
 		for _, dir := range dirs {
-			files, err := exportFiles(dir)
+			files, err := ingest.InboxFiles(dir)
 			if err != nil {
 				return nil, err
 			}
@@ -144,32 +142,6 @@ func fileReason(err error) string {
 		return fe.Reason
 	}
 	return source.ReasonUnreadable
-}
-
-// exportFiles lists the exports in dir as ingest does: regular files with a
-// known extension, sorted by name, hidden files and Excel lock files
-// skipped; a missing folder is an empty one.
-func exportFiles(dir string) ([]string, error) {
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, e := range entries {
-		name := e.Name()
-		if !e.Type().IsRegular() || strings.HasPrefix(name, ".") || strings.HasPrefix(name, "~$") {
-			continue
-		}
-		switch strings.ToLower(filepath.Ext(name)) {
-		case ".csv", ".txt", ".tsv", ".xlsx":
-			out = append(out, filepath.Join(dir, name))
-		}
-	}
-	sort.Strings(out)
-	return out, nil
 }
 
 // displayPath is path with any component that looks identifying withheld.
