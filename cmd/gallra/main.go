@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
@@ -51,9 +52,17 @@ Exit codes: 0 ok, 1 failed (nothing committed), 2 usage or configuration error,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "log-format", Value: "auto", Usage: "log format on stderr: auto (JSON unless stderr is a terminal), json or text"},
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error"},
+			&cli.StringFlag{Name: "cpuprofile", Usage: "write a CPU profile of the command to `FILE` (pprof; it holds function names and timings, never data)"},
 		},
 		Before: func(c *cli.Context) error {
-			return setupLogging(c.String("log-format"), c.String("log-level"))
+			if err := setupLogging(c.String("log-format"), c.String("log-level")); err != nil {
+				return err
+			}
+			return startCPUProfile(c.String("cpuprofile"))
+		},
+		After: func(c *cli.Context) error {
+			pprof.StopCPUProfile() // a no-op when no profile was started
+			return nil
 		},
 		Commands: []*cli.Command{
 			runCommand(),
@@ -99,6 +108,23 @@ func setupLogging(format, level string) error {
 		return cli.Exit(fmt.Sprintf("--log-format %q: want auto, json or text", format), report.ExitUsage)
 	}
 	slog.SetDefault(slog.New(h))
+	return nil
+}
+
+// startCPUProfile starts a CPU profile into path, if one is asked for; the
+// App's After stops it, also when the command fails.
+func startCPUProfile(path string) error {
+	if path == "" {
+		return nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return usageError("--cpuprofile: %v", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return usageError("--cpuprofile: %v", err)
+	}
 	return nil
 }
 
