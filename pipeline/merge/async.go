@@ -14,6 +14,7 @@ import (
 type asyncWriter struct {
 	w      *lake.Writer
 	ch     chan []partRow
+	free   chan []partRow // written buffers, for reuse
 	buf    []partRow
 	done   chan struct{}
 	err    error // set by the goroutine before done closes
@@ -30,19 +31,23 @@ type partRow struct {
 const asyncBatch = 1024
 
 func newAsyncWriter(w *lake.Writer) *asyncWriter {
-	a := &asyncWriter{w: w, ch: make(chan []partRow, 4), buf: make([]partRow, 0, asyncBatch), done: make(chan struct{})}
+	a := &asyncWriter{w: w, ch: make(chan []partRow, 4), free: make(chan []partRow, 6),
+		buf: make([]partRow, 0, asyncBatch), done: make(chan struct{})}
 	go func() {
 		defer close(a.done)
 		for rows := range a.ch {
-			if a.err != nil {
-				continue // drain
-			}
-			for i := range rows {
-				if err := w.Write(rows[i].p, rows[i].row); err != nil {
-					a.err = fmt.Errorf("merge: %s: %w", rows[i].p, err)
-					a.failed.Store(true)
-					break
+			if a.err == nil { // else drain
+				for i := range rows {
+					if err := w.Write(rows[i].p, rows[i].row); err != nil {
+						a.err = fmt.Errorf("merge: %s: %w", rows[i].p, err)
+						a.failed.Store(true)
+						break
+					}
 				}
+			}
+			select {
+			case a.free <- rows[:0]:
+			default:
 			}
 		}
 	}()
@@ -57,7 +62,11 @@ func (a *asyncWriter) Write(p lake.Partition, row lake.Row) error {
 	a.buf = append(a.buf, partRow{p, row})
 	if len(a.buf) == asyncBatch {
 		a.ch <- a.buf
-		a.buf = make([]partRow, 0, asyncBatch)
+		select {
+		case a.buf = <-a.free:
+		default:
+			a.buf = make([]partRow, 0, asyncBatch)
+		}
 	}
 	return nil
 }

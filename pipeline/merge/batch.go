@@ -2,7 +2,6 @@ package merge
 
 import (
 	"bufio"
-	"bytes"
 	"cmp"
 	"container/heap"
 	"encoding/binary"
@@ -168,16 +167,27 @@ func (b *Batch) Close() error {
 // sortRefs orders the in-memory entries by source name, record key and
 // add order.
 func (b *Batch) sortRefs() {
-	strs := b.tab.strs
+	rank := b.tab.ranks()
 	slices.SortFunc(b.refs, func(x, y ref) int {
 		if x.src != y.src {
-			return cmp.Compare(strs[x.src], strs[y.src])
+			return cmp.Compare(rank[x.src], rank[y.src])
 		}
-		if c := bytes.Compare(x.key[:], y.key[:]); c != 0 {
+		if c := compareKeys(&x.key, &y.key); c != 0 {
 			return c
 		}
 		return cmp.Compare(x.seq, y.seq)
 	})
+}
+
+// compareKeys is bytes.Compare for record keys, eight bytes at a time.
+func compareKeys(a, b *[16]byte) int {
+	if x, y := binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(b[:8]); x != y {
+		if x < y {
+			return -1
+		}
+		return 1
+	}
+	return cmp.Compare(binary.BigEndian.Uint64(a[8:]), binary.BigEndian.Uint64(b[8:]))
 }
 
 // fold sorts the in-memory entries and drops each version that a later one
@@ -334,6 +344,7 @@ func (b *Batch) iter(src string) (entryIter, error) {
 type memIter struct {
 	b    *Batch
 	refs []ref
+	e    Entry // decoded into, so that it is not allocated per entry
 }
 
 func (it *memIter) next() (Entry, bool, error) {
@@ -342,8 +353,8 @@ func (it *memIter) next() (Entry, bool, error) {
 	}
 	r := it.refs[0]
 	it.refs = it.refs[1:]
-	e, _, err := it.b.tab.decode(it.b.arena[r.off : r.off+r.n])
-	return e, true, err
+	_, err := it.b.tab.decodeInto(it.b.arena[r.off:r.off+r.n], &it.e)
+	return it.e, true, err
 }
 
 func (it *memIter) close() {}
@@ -382,7 +393,7 @@ type runHeap []*runReader
 
 func (h runHeap) Len() int { return len(h) }
 func (h runHeap) Less(i, j int) bool {
-	if c := bytes.Compare(h[i].h.key[:], h[j].h.key[:]); c != 0 {
+	if c := compareKeys(&h[i].h.key, &h[j].h.key); c != 0 {
 		return c < 0
 	}
 	return h[i].h.seq < h[j].h.seq
@@ -402,6 +413,7 @@ type runMerge struct {
 	b    *Batch
 	h    runHeap
 	best []byte
+	e    Entry // decoded into, so that it is not allocated per entry
 }
 
 func (m *runMerge) next() (Entry, bool, error) {
@@ -428,8 +440,8 @@ func (m *runMerge) next() (Entry, bool, error) {
 			}
 		}
 		if found {
-			e, _, err := m.b.tab.decode(m.best)
-			return e, true, err
+			_, err := m.b.tab.decodeInto(m.best, &m.e)
+			return m.e, true, err
 		}
 	}
 	return Entry{}, false, nil
@@ -453,8 +465,8 @@ func (m *runMerge) nextAny() (Entry, bool, error) {
 			heap.Pop(&m.h)
 		}
 		if live {
-			e, _, err := m.b.tab.decode(m.best)
-			return e, true, err
+			_, err := m.b.tab.decodeInto(m.best, &m.e)
+			return m.e, true, err
 		}
 	}
 	return Entry{}, false, nil

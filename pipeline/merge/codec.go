@@ -1,10 +1,12 @@
 package merge
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 
 	"github.com/gallra/gallra/pipeline/lake"
 )
@@ -40,6 +42,9 @@ type strtab struct {
 	ids  map[string]uint64
 	strs []string
 	ptrs []*string
+	// the unused rest of the slabs decoded values are taken from
+	pseuds [][16]byte
+	int32s []int32
 }
 
 func newStrtab() *strtab { return &strtab{ids: map[string]uint64{}} }
@@ -55,6 +60,21 @@ func (t *strtab) id(s string) uint64 {
 	*p = s
 	t.ptrs = append(t.ptrs, p)
 	return id
+}
+
+// ranks returns, for each string number, the string's place in the
+// table's strings sorted: comparing ranks compares the strings.
+func (t *strtab) ranks() []int {
+	order := make([]int, len(t.strs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(x, y int) int { return cmp.Compare(t.strs[x], t.strs[y]) })
+	rank := make([]int, len(order))
+	for r, i := range order {
+		rank[i] = r
+	}
+	return rank
 }
 
 func (t *strtab) optID(s *string) uint64 {
@@ -183,57 +203,95 @@ func recSource(rec []byte) (uint64, error) {
 // decode turns a record back into an entry.
 func (t *strtab) decode(rec []byte) (Entry, uint64, error) {
 	var e Entry
+	seq, err := t.decodeInto(rec, &e)
+	return e, seq, err
+}
+
+// decodeInto turns a record back into an entry, overwriting *e. The
+// pseudonym and the period end it points to come from slabs shared by many
+// rows (values never change once decoded), so that a decoded row costs no
+// allocation of its own.
+func (t *strtab) decodeInto(rec []byte, e *Entry) (uint64, error) {
+	*e = Entry{}
 	r := &e.Row
 	d := decoder{b: rec}
 	seq := d.uvarint()
 	flags := d.byte()
 	copy(r.RecordKey[:], d.bytes(16))
 	if flags&flagPseudonym != 0 {
-		p := new([16]byte)
+		p := t.newPseudonym()
 		copy(p[:], d.bytes(16))
 		r.Pseudonym = p
 	}
 	r.PeriodStart = int32(d.varint())
 	if flags&flagEnd != 0 {
-		end := int32(d.varint())
-		r.PeriodEnd = &end
+		end := t.newInt32()
+		*end = int32(d.varint())
+		r.PeriodEnd = end
 	}
 	e.ByRecordID = flags&flagByRecordID != 0
 	e.PastRetention = flags&flagPastRetention != 0
 	var err error
-	str := func(p *string) {
-		if err == nil {
-			*p, err = t.str(d.uvarint())
-		}
+	if e.Source, err = t.str(d.uvarint()); err != nil {
+		return seq, err
 	}
-	opt := func(p **string) {
-		if err == nil {
-			*p, err = t.optStr(d.uvarint())
-		}
+	if r.KeyID, err = t.str(d.uvarint()); err != nil {
+		return seq, err
 	}
-	str(&e.Source)
-	str(&r.KeyID)
-	str(&r.IDKind)
-	str(&r.Measure)
-	str(&r.RunID)
-	opt(&r.Sex)
-	opt(&r.AgeBand)
-	opt(&r.Municipality)
-	if err == nil && len(extraFields) > 0 {
+	if r.IDKind, err = t.str(d.uvarint()); err != nil {
+		return seq, err
+	}
+	if r.Measure, err = t.str(d.uvarint()); err != nil {
+		return seq, err
+	}
+	if r.RunID, err = t.str(d.uvarint()); err != nil {
+		return seq, err
+	}
+	if r.Sex, err = t.optStr(d.uvarint()); err != nil {
+		return seq, err
+	}
+	if r.AgeBand, err = t.optStr(d.uvarint()); err != nil {
+		return seq, err
+	}
+	if r.Municipality, err = t.optStr(d.uvarint()); err != nil {
+		return seq, err
+	}
+	if len(extraFields) > 0 {
 		v := reflect.ValueOf(r).Elem()
 		for _, i := range extraFields {
 			if err = t.readExtra(&d, v.Field(i)); err != nil {
-				break
+				return seq, err
 			}
 		}
 	}
-	if err == nil {
-		err = d.err
+	if d.err != nil {
+		return seq, d.err
 	}
-	if err == nil && len(d.b) != 0 {
-		err = errCorrupt
+	if len(d.b) != 0 {
+		return seq, errCorrupt
 	}
-	return e, seq, err
+	return seq, nil
+}
+
+// slab is how many decoded values share one allocation.
+const slab = 512
+
+func (t *strtab) newPseudonym() *[16]byte {
+	if len(t.pseuds) == 0 {
+		t.pseuds = make([][16]byte, slab)
+	}
+	p := &t.pseuds[0]
+	t.pseuds = t.pseuds[1:]
+	return p
+}
+
+func (t *strtab) newInt32() *int32 {
+	if len(t.int32s) == 0 {
+		t.int32s = make([]int32, slab)
+	}
+	p := &t.int32s[0]
+	t.int32s = t.int32s[1:]
+	return p
 }
 
 // appendExtra encodes a field the codec does not know by name, by kind:
