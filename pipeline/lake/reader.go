@@ -30,30 +30,84 @@ func ReadFile(path string, fn func(Row) error) error {
 	if err := CheckSchema(pf.Schema()); err != nil {
 		return fmt.Errorf("lake: %s: %w", path, err)
 	}
-	buf := make([]parquet.Row, 128)
+	ncols := len(pf.Schema().Fields())
+	b := newRowBuilder()
+	cols := make([]columnValues, ncols)
+	for i := range cols {
+		cols[i].buf = make([]parquet.Value, readBatch)
+	}
 	for _, rg := range pf.RowGroups() {
-		rr := rg.Rows()
-		for {
-			n, rerr := rr.ReadRows(buf)
-			for _, pr := range buf[:n] {
-				if err := fn(rowOf(pr)); err != nil {
-					rr.Close()
-					return err
-				}
-			}
-			if rerr == io.EOF {
-				break
-			}
-			if rerr != nil {
-				rr.Close()
-				return fmt.Errorf("lake: %s: %w", path, rerr)
-			}
+		fnErr, err := readRowGroup(rg, cols, b, fn)
+		if fnErr != nil {
+			return fnErr
 		}
-		if err := rr.Close(); err != nil {
+		if err != nil {
 			return fmt.Errorf("lake: %s: %w", path, err)
 		}
 	}
 	return nil
+}
+
+// readBatch is how many values of each column are read at a time.
+const readBatch = 256
+
+// columnValues holds the values of one column read but not yet made into
+// rows. They stay valid until the next read of the column: its reader
+// releases a page only when asked for the values after it.
+type columnValues struct {
+	r        parquet.ColumnChunkValueReader
+	buf      []parquet.Value
+	off, len int
+}
+
+// readRowGroup reads one row group column by column, a batch of values of
+// each column at a time, and hands fn a Row per row. The lake's schema is
+// flat, so every column holds exactly one value (or null) per row. fnErr is
+// an error fn returned, err one of reading.
+func readRowGroup(rg parquet.RowGroup, cols []columnValues, b *rowBuilder, fn func(Row) error) (fnErr, err error) {
+	chunks := rg.ColumnChunks()
+	for i := range cols {
+		cols[i].r = parquet.NewColumnChunkValueReader(chunks[i])
+		cols[i].off, cols[i].len = 0, 0
+	}
+	defer func() {
+		for i := range cols {
+			if cerr := cols[i].r.Close(); cerr != nil && err == nil {
+				err = cerr
+			}
+			cols[i].r = nil
+			clear(cols[i].buf)
+		}
+	}()
+	left := rg.NumRows()
+	for left > 0 {
+		n := len(cols[0].buf)
+		for i := range cols {
+			c := &cols[i]
+			if c.off == c.len {
+				m, rerr := c.r.ReadValues(c.buf)
+				if m == 0 {
+					if rerr == nil || rerr == io.EOF {
+						rerr = io.ErrUnexpectedEOF
+					}
+					return nil, fmt.Errorf("column %s: %w", Columns[i], rerr)
+				}
+				c.off, c.len = 0, m
+			}
+			n = min(n, c.len-c.off)
+		}
+		n = int(min(int64(n), left))
+		for k := 0; k < n; k++ {
+			if err := fn(b.row(cols, k)); err != nil {
+				return err, nil
+			}
+		}
+		for i := range cols {
+			cols[i].off += n
+		}
+		left -= int64(n)
+	}
+	return nil, nil
 }
 
 // CheckSchema reports whether a Parquet schema is the lake's: the same
@@ -83,38 +137,112 @@ func CheckSchema(s *parquet.Schema) error {
 // ErrStop may be returned by a ReadFile callback to stop early without error.
 var ErrStop = errors.New("lake: stop reading")
 
-func rowOf(pr parquet.Row) Row {
-	str := func(col int) *string {
-		if pr[col].IsNull() {
-			return nil
+// rowBuilder turns column values into Rows with few allocations: the strings
+// of the low-cardinality columns are interned, and the values the pointer
+// fields point to are carved out of slabs. Every Row still gets pointers of
+// its own (no two rows share one), so a caller may keep or modify a Row.
+type rowBuilder struct {
+	// recent is a direct-mapped cache in front of strs, indexed by a cheap
+	// hash of the bytes; a slot is used only when its string equals them.
+	recent [recentSlots]string
+	strs   map[string]string
+	keys   [][16]byte
+	dates  []int32
+	opt    []string
+}
+
+const recentSlots = 1024
+
+// slab is how many values a slab holds.
+const slab = 256
+
+// maxInterned bounds the interned strings of one file; past it, strings are
+// copied as they come.
+const maxInterned = 4096
+
+func newRowBuilder() *rowBuilder {
+	return &rowBuilder{strs: make(map[string]string)}
+}
+
+func (b *rowBuilder) str(v []byte) string {
+	var h uint
+	if n := len(v); n > 0 {
+		h = uint(n)*0x9E37 ^ uint(v[0])<<5 ^ uint(v[n/2])<<2 ^ uint(v[n-1])*0x3B
+	}
+	slot := &b.recent[h%recentSlots]
+	if *slot == string(v) {
+		return *slot
+	}
+	s, ok := b.strs[string(v)]
+	if !ok {
+		s = string(v)
+		if len(b.strs) < maxInterned {
+			b.strs[s] = s
 		}
-		s := string(pr[col].ByteArray())
-		return &s
 	}
+	*slot = s
+	return s
+}
+
+func (b *rowBuilder) optStr(v *parquet.Value) *string {
+	if v.IsNull() {
+		return nil
+	}
+	if len(b.opt) == 0 {
+		b.opt = make([]string, slab)
+	}
+	p := &b.opt[0]
+	b.opt = b.opt[1:]
+	*p = b.str(v.ByteArray())
+	return p
+}
+
+func (b *rowBuilder) key(v []byte) *[16]byte {
+	if len(b.keys) == 0 {
+		b.keys = make([][16]byte, slab)
+	}
+	p := &b.keys[0]
+	b.keys = b.keys[1:]
+	*p = [16]byte(v)
+	return p
+}
+
+func (b *rowBuilder) date(v int32) *int32 {
+	if len(b.dates) == 0 {
+		b.dates = make([]int32, slab)
+	}
+	p := &b.dates[0]
+	b.dates = b.dates[1:]
+	*p = v
+	return p
+}
+
+// row makes the Row of the k-th buffered value of every column.
+func (b *rowBuilder) row(cols []columnValues, k int) Row {
+	v := func(col int) *parquet.Value { c := &cols[col]; return &c.buf[c.off+k] }
 	r := Row{
-		IDKind:       string(pr[colIDKind].ByteArray()),
-		Measure:      string(pr[colMeasure].ByteArray()),
-		PeriodStart:  pr[colPeriodStart].Int32(),
-		RecordKey:    [16]byte(pr[colRecordKey].ByteArray()),
-		RunID:        string(pr[colRunID].ByteArray()),
-		Sex:          str(colSex),
-		AgeBand:      str(colAgeBand),
-		Municipality: str(colMunicipality),
+		IDKind:       b.str(v(colIDKind).ByteArray()),
+		Measure:      b.str(v(colMeasure).ByteArray()),
+		PeriodStart:  v(colPeriodStart).Int32(),
+		RecordKey:    [16]byte(v(colRecordKey).ByteArray()),
+		RunID:        b.str(v(colRunID).ByteArray()),
+		Sex:          b.optStr(v(colSex)),
+		AgeBand:      b.optStr(v(colAgeBand)),
+		Municipality: b.optStr(v(colMunicipality)),
 	}
-	if !pr[colPseudonym].IsNull() {
-		p := [16]byte(pr[colPseudonym].ByteArray())
-		r.Pseudonym = &p
+	if p := v(colPseudonym); !p.IsNull() {
+		r.Pseudonym = b.key(p.ByteArray())
 	}
-	if k := str(colKeyID); k != nil {
-		r.KeyID = *k
+	if k := v(colKeyID); !k.IsNull() {
+		r.KeyID = b.str(k.ByteArray())
 	}
-	if !pr[colPeriodEnd].IsNull() {
-		e := pr[colPeriodEnd].Int32()
-		r.PeriodEnd = &e
+	if e := v(colPeriodEnd); !e.IsNull() {
+		r.PeriodEnd = b.date(e.Int32())
 	}
-	if len(pr) > colLinkableUntil && !pr[colLinkableUntil].IsNull() {
-		l := pr[colLinkableUntil].Int32()
-		r.LinkableUntil = &l
+	if len(cols) > colLinkableUntil {
+		if l := v(colLinkableUntil); !l.IsNull() {
+			r.LinkableUntil = b.date(l.Int32())
+		}
 	}
 	return r
 }
