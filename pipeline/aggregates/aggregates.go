@@ -31,9 +31,9 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
-	"github.com/gallra/gallra/pipeline/duck"
 	"github.com/gallra/gallra/pipeline/tables"
 	"github.com/gallra/gallra/transforms/disclosure"
 	"github.com/gallra/gallra/transforms/pseudonym"
@@ -75,35 +75,42 @@ type Cell struct {
 	CellKey   disclosure.Key // sum of the persons' record keys (tables.CellKeyDomain), as tables.Participants computes them
 }
 
-// queries select, for one statistic, the (person, source, measure) base
-// cells of the year: %[1]s is the view, %[2]d the year. Each must order by
-// the person.
+// queries select, for one statistic, the (year, person, source, measure)
+// base cells of the years asked for: %[1]s is the view, %[2]s the years as a
+// SQL list ("2016, 2017"), %[3]d and %[4]d the first and last of them. Each
+// must order by year, then person. All the years come from one pass over
+// the view: a first retention on a lake of ten years freezes ten of them.
 var queries = map[string]string{
-	Participants: `SELECT DISTINCT pseudonym::VARCHAR AS p, source, measure
-FROM %[1]s
-WHERE pseudonym IS NOT NULL
-  AND period_start <= make_date(%[2]d, 12, 31)
-  AND (period_end IS NULL OR period_end >= make_date(%[2]d, 1, 1))
-ORDER BY p`,
-	NewEntrants: `SELECT p, first.s, first.m
-FROM (SELECT pseudonym::VARCHAR AS p, min(period_start) AS first_start,
+	Participants: `SELECT year, pid::VARCHAR AS p, source, measure FROM (
+    SELECT DISTINCT t.year::INTEGER AS year, pseudonym AS pid, source, measure
+    FROM %[1]s, unnest(range(greatest(year(period_start), %[3]d),
+                             least(coalesce(year(period_end), %[4]d), %[4]d) + 1)) t(year)
+    WHERE pseudonym IS NOT NULL
+      AND period_start <= make_date(%[4]d, 12, 31)
+      AND (period_end IS NULL OR period_end >= make_date(%[3]d, 1, 1))
+      AND t.year IN (%[2]s))
+ORDER BY year, pid`,
+	NewEntrants: `SELECT year(first_start)::INTEGER AS year, pid::VARCHAR AS p, first.s, first.m
+FROM (SELECT pseudonym AS pid, min(period_start) AS first_start,
              arg_min(struct_pack(s := source, m := measure), (period_start, measure, source)) AS first
       FROM %[1]s WHERE pseudonym IS NOT NULL
       GROUP BY pseudonym)
-WHERE year(first_start) = %[2]d
-ORDER BY p`,
-	Ended: `SELECT DISTINCT pseudonym::VARCHAR AS p, source, measure
-FROM %[1]s
-WHERE pseudonym IS NOT NULL AND period_end IS NOT NULL AND year(period_end) = %[2]d
-ORDER BY p`,
-	Reentries: `SELECT DISTINCT e.pseudonym::VARCHAR AS p, e.source, e.measure
-FROM %[1]s e
-WHERE e.pseudonym IS NOT NULL AND e.period_end IS NOT NULL AND year(e.period_end) = %[2]d
-  AND EXISTS (SELECT 1 FROM %[1]s n
-              WHERE n.pseudonym = e.pseudonym
-                AND n.period_start > e.period_end
-                AND n.period_start <= e.period_end + INTERVAL 365 DAY)
-ORDER BY p`,
+WHERE year(first_start) IN (%[2]s)
+ORDER BY year, pid`,
+	Ended: `SELECT year, pid::VARCHAR AS p, source, measure FROM (
+    SELECT DISTINCT year(period_end)::INTEGER AS year, pseudonym AS pid, source, measure
+    FROM %[1]s
+    WHERE pseudonym IS NOT NULL AND period_end IS NOT NULL AND year(period_end) IN (%[2]s))
+ORDER BY year, pid`,
+	Reentries: `SELECT year, pid::VARCHAR AS p, source, measure FROM (
+    SELECT DISTINCT year(e.period_end)::INTEGER AS year, e.pseudonym AS pid, e.source, e.measure
+    FROM %[1]s e
+    WHERE e.pseudonym IS NOT NULL AND e.period_end IS NOT NULL AND year(e.period_end) IN (%[2]s)
+      AND EXISTS (SELECT 1 FROM %[1]s n
+                  WHERE n.pseudonym = e.pseudonym
+                    AND n.period_start > e.period_end
+                    AND n.period_start <= e.period_end + INTERVAL 365 DAY))
+ORDER BY year, pid`,
 }
 
 // Compute freezes year: every statistic by source × measure with TOTAL
@@ -121,8 +128,29 @@ ORDER BY p`,
 // A DuckDB TEMP view belongs to the connection that made it, and db is a
 // pool: a caller passing a temporary view must keep db at one connection.
 func Compute(ctx context.Context, db *sql.DB, key pseudonym.Key, view string, year int) ([]Cell, error) {
-	if year < 1900 || year > 9999 {
-		return nil, fmt.Errorf("aggregates: year %d out of range", year)
+	byYear, err := ComputeYears(ctx, db, key, view, []int{year})
+	if err != nil {
+		return nil, err
+	}
+	return byYear[year], nil
+}
+
+// ComputeYears is Compute for several years at once, each statistic in one
+// pass over the view for all of them; the rows stream from DuckDB, one
+// person at a time, so memory follows the cells, not the persons. The
+// result has an entry for every year asked for, as Compute returns it.
+func ComputeYears(ctx context.Context, db *sql.DB, key pseudonym.Key, view string, years []int) (map[int][]Cell, error) {
+	if len(years) == 0 {
+		return map[int][]Cell{}, nil
+	}
+	lo, hi := years[0], years[0]
+	list := make([]string, len(years))
+	for i, y := range years {
+		if y < 1900 || y > 9999 {
+			return nil, fmt.Errorf("aggregates: year %d out of range", y)
+		}
+		lo, hi = min(lo, y), max(hi, y)
+		list[i] = strconv.Itoa(y)
 	}
 	if view == "" {
 		return nil, fmt.Errorf("aggregates: no view named")
@@ -132,18 +160,20 @@ func Compute(ctx context.Context, db *sql.DB, key pseudonym.Key, view string, ye
 		return nil, fmt.Errorf("aggregates: %w", err)
 	}
 	ident := `"` + strings.ReplaceAll(view, `"`, `""`) + `"`
-	var out []Cell
+	type cellID struct {
+		year            int
+		source, measure string
+	}
+	out := make(map[int][]Cell, len(years))
 	for _, stat := range Statistics {
-		_, rows, err := duck.Query(ctx, db, fmt.Sprintf(queries[stat], ident, year))
-		if err != nil {
-			return nil, fmt.Errorf("aggregates: %s %d: %w", stat, year, err)
+		cells := map[cellID]*Cell{}
+		for _, y := range years {
+			cells[cellID{y, tables.Total, tables.Total}] = &Cell{Year: y, Source: tables.Total, Measure: tables.Total, Statistic: stat}
 		}
-		cells := map[[2]string]*Cell{
-			{tables.Total, tables.Total}: {Year: year, Source: tables.Total, Measure: tables.Total, Statistic: stat},
-		}
-		// One person at a time (rows are sorted by person): the set of cells
-		// they belong to, margins included, each counted once.
-		mine := map[[2]string]bool{}
+		// One person of one year at a time (rows are sorted by year and
+		// person): the set of cells they belong to, margins included, each
+		// counted once.
+		mine := map[cellID]bool{}
 		flush := func(p string) {
 			if p == "" {
 				return
@@ -152,7 +182,7 @@ func Compute(ctx context.Context, db *sql.DB, key pseudonym.Key, view string, ye
 			for id := range mine {
 				c := cells[id]
 				if c == nil {
-					c = &Cell{Year: year, Source: id[0], Measure: id[1], Statistic: stat}
+					c = &Cell{Year: id.year, Source: id.source, Measure: id.measure, Statistic: stat}
 					cells[id] = c
 				}
 				c.Value++
@@ -160,24 +190,47 @@ func Compute(ctx context.Context, db *sql.DB, key pseudonym.Key, view string, ye
 			}
 			clear(mine)
 		}
-		prev := ""
-		for _, r := range rows {
-			if r[0] != prev {
-				flush(prev)
-				prev = r[0]
+		err := func() error {
+			rows, err := db.QueryContext(ctx, fmt.Sprintf(queries[stat], ident, strings.Join(list, ", "), lo, hi))
+			if err != nil {
+				return err
 			}
-			src, msr := r[1], r[2]
-			mine[[2]string{src, msr}] = true
-			mine[[2]string{src, tables.Total}] = true
-			mine[[2]string{tables.Total, msr}] = true
-			mine[[2]string{tables.Total, tables.Total}] = true
+			defer rows.Close()
+			prevYear, prev := 0, ""
+			var (
+				year     int
+				p        string
+				src, msr sql.NullString
+			)
+			for rows.Next() {
+				if err := rows.Scan(&year, &p, &src, &msr); err != nil {
+					return err
+				}
+				if year != prevYear || p != prev {
+					flush(prev)
+					prevYear, prev = year, p
+				}
+				mine[cellID{year, src.String, msr.String}] = true
+				mine[cellID{year, src.String, tables.Total}] = true
+				mine[cellID{year, tables.Total, msr.String}] = true
+				mine[cellID{year, tables.Total, tables.Total}] = true
+			}
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			flush(prev)
+			return nil
+		}()
+		if err != nil {
+			return nil, fmt.Errorf("aggregates: %s %d–%d: %w", stat, lo, hi, err)
 		}
-		flush(prev)
 		for _, c := range cells {
-			out = append(out, *c)
+			out[c.Year] = append(out[c.Year], *c)
 		}
 	}
-	sortCells(out)
+	for y := range out {
+		sortCells(out[y])
+	}
 	return out, nil
 }
 

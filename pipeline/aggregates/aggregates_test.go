@@ -388,3 +388,37 @@ func find(cells []aggregates.Cell, stat, source, measure string) aggregates.Cell
 	}
 	return aggregates.Cell{}
 }
+
+// TestComputeYearsIsComputeYearByYear: freezing several years in one pass
+// gives, for every year, what freezing it alone gives, also for years with
+// nobody in them and in an order that is not sorted.
+func TestComputeYearsIsComputeYearByYear(t *testing.T) {
+	l := testlake.BuildSources(t, testlake.TwoSources()...)
+	ctx := context.Background()
+	years := []int{2025, 2019, 2023, 2024, 2026}
+	all, err := aggregates.ComputeYears(ctx, l.DB, l.Key, "lake", years)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != len(years) {
+		t.Fatalf("got %d years, want %d", len(all), len(years))
+	}
+	nonEmpty := 0
+	for _, y := range years {
+		one, err := aggregates.Compute(ctx, l.DB, l.Key, "lake", y)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(all[y], one) {
+			t.Errorf("%d: all years at once\n%v\none year\n%v", y, all[y], one)
+		}
+		for _, c := range one {
+			if c.Value > 0 {
+				nonEmpty++
+			}
+		}
+	}
+	if nonEmpty == 0 {
+		t.Fatal("no cell with a person: the test compares nothing")
+	}
+}

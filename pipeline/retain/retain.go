@@ -383,15 +383,14 @@ func apply(ctx context.Context, tx *lakeop.Tx, job *config.Job, key pseudonym.Ke
 		return nil
 	}
 
-	// 2. Freeze, from the lake as it is before anything leaves.
+	// 2. Freeze, from the lake as it is before anything leaves: all the
+	// years in one pass over the lake per statistic.
+	computed, err := aggregates.ComputeYears(ctx, db, key, "lake", years)
+	if err != nil {
+		return err
+	}
 	for _, y := range years {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		cells, err := aggregates.Compute(ctx, db, key, "lake", y)
-		if err != nil {
-			return err
-		}
+		cells := computed[y]
 		_, err = tx.StageFile(lake.Partition{Table: lake.TableAggregates, StartYear: y}, "part-"+tx.RunID+".parquet",
 			func(w io.Writer) (int64, error) { return aggregates.Write(w, cells, tx.RunID, today) })
 		if err != nil {
