@@ -130,18 +130,18 @@ const (
 
 // partFile is one staged Parquet file of one partition.
 type partFile struct {
-	part    Partition
-	n       int
-	stage   string // staged file path
-	f       *os.File
-	out     *hashWriter
-	pw      *parquet.Writer
-	buf     []parquet.Row   // rows not yet handed to parquet-go; cap batchRows
-	vals    []parquet.Value // backing array of buf's rows
-	bytes   []byte          // copies of buf's strings and UUIDs
-	rows    int64           // rows in the file
-	rgRows  int64           // rows in the current, unfinished row group
-	lastUse uint64
+	part     Partition
+	n        int
+	stage    string // staged file path
+	f        *os.File
+	out      *hashWriter
+	pw       *parquet.Writer
+	buffered int             // rows not yet handed to parquet-go, at most batchRows
+	vals     []parquet.Value // their values, column by column (see val)
+	bytes    []byte          // copies of their strings and UUIDs
+	rows     int64           // rows in the file
+	rgRows   int64           // rows in the current, unfinished row group
+	lastUse  uint64
 }
 
 // hashWriter counts and hashes what parquet-go writes to the file.
@@ -250,7 +250,7 @@ func (w *Writer) Write(p Partition, r Row) error {
 	switch {
 	case pf.rgRows >= w.cfg.maxRowsPerRowGroup:
 		err = w.endRowGroup(pf)
-	case len(pf.buf) == cap(pf.buf):
+	case pf.buffered == batchRows:
 		err = pf.flush()
 	}
 	if err == nil && w.inRG > w.cfg.maxBufferedRows {
@@ -387,7 +387,6 @@ func (w *Writer) openFile(p Partition) (*partFile, error) {
 			parquet.KeyValueMetadata("gallra.partition", p.Dir()),
 			parquet.KeyValueMetadata("gallra.run_id", w.runID),
 		),
-		buf:  make([]parquet.Row, 0, batchRows),
 		vals: make([]parquet.Value, batchRows*numColumns),
 	}
 	w.open[p] = pf
@@ -398,94 +397,114 @@ func (w *Writer) openFile(p Partition) (*partFile, error) {
 // byte arrays, so that a caller may reuse whatever r points to as soon as
 // Write returns.
 func (pf *partFile) add(r *Row, runID string) {
-	i := len(pf.buf)
-	row := pf.vals[i*numColumns : (i+1)*numColumns : (i+1)*numColumns]
 	if r.Pseudonym != nil {
-		pf.setBytes(row, colPseudonym, r.Pseudonym[:], 1, true)
+		pf.setBytes(colPseudonym, r.Pseudonym[:], 1)
 	} else {
-		setNull(row, colPseudonym)
+		pf.setNull(colPseudonym)
 	}
 	if r.KeyID != "" {
-		pf.setString(row, colKeyID, r.KeyID, 1)
+		pf.setString(colKeyID, r.KeyID, 1)
 	} else {
-		setNull(row, colKeyID)
+		pf.setNull(colKeyID)
 	}
-	pf.setString(row, colIDKind, r.IDKind, 0)
-	pf.setString(row, colMeasure, r.Measure, 0)
-	row[colPeriodStart] = parquet.Int32Value(r.PeriodStart)
-	row[colPeriodStart].SetColumnIndex(colPeriodStart)
-	if r.PeriodEnd != nil {
-		row[colPeriodEnd] = parquet.Int32Value(*r.PeriodEnd)
-		row[colPeriodEnd].SetDefinitionLevel(1)
-		row[colPeriodEnd].SetColumnIndex(colPeriodEnd)
-	} else {
-		setNull(row, colPeriodEnd)
-	}
-	pf.setOptString(row, colSex, r.Sex)
-	pf.setOptString(row, colAgeBand, r.AgeBand)
-	pf.setOptString(row, colMunicipality, r.Municipality)
-	pf.setBytes(row, colRecordKey, r.RecordKey[:], 0, true)
+	pf.setString(colIDKind, r.IDKind, 0)
+	pf.setString(colMeasure, r.Measure, 0)
+	pf.setInt32(colPeriodStart, r.PeriodStart, 0)
+	pf.setOptInt32(colPeriodEnd, r.PeriodEnd)
+	pf.setOptString(colSex, r.Sex)
+	pf.setOptString(colAgeBand, r.AgeBand)
+	pf.setOptString(colMunicipality, r.Municipality)
+	pf.setBytes(colRecordKey, r.RecordKey[:], 0)
 	id := r.RunID
 	if id == "" {
 		id = runID
 	}
-	pf.setString(row, colRunID, id, 0)
-	if r.LinkableUntil != nil {
-		row[colLinkableUntil] = parquet.Int32Value(*r.LinkableUntil)
-		row[colLinkableUntil].SetDefinitionLevel(1)
-		row[colLinkableUntil].SetColumnIndex(colLinkableUntil)
-	} else {
-		setNull(row, colLinkableUntil)
-	}
-	pf.buf = append(pf.buf, row)
+	pf.setString(colRunID, id, 0)
+	pf.setOptInt32(colLinkableUntil, r.LinkableUntil)
+	pf.buffered++
 }
 
-// setNull sets row[col] to null. Optional columns have definition level 1
+// val returns the value of column col in the row being added. Values are
+// kept column by column: pf.vals[col*batchRows+i] is row i's.
+func (pf *partFile) val(col int) *parquet.Value {
+	return &pf.vals[col*batchRows+pf.buffered]
+}
+
+// setNull sets column col to null. Optional columns have definition level 1
 // when present and 0 when null; required columns always 0.
-func setNull(row parquet.Row, col int) {
-	row[col] = parquet.NullValue()
-	row[col].SetColumnIndex(col)
+func (pf *partFile) setNull(col int) {
+	v := pf.val(col)
+	*v = parquet.NullValue()
+	v.SetColumnIndex(col)
 }
 
-func (pf *partFile) setString(row parquet.Row, col int, s string, def int) {
-	start := len(pf.bytes)
-	pf.bytes = append(pf.bytes, s...)
-	row[col] = parquet.ByteArrayValue(pf.bytes[start:len(pf.bytes):len(pf.bytes)])
-	row[col].SetDefinitionLevel(def)
-	row[col].SetColumnIndex(col)
+func (pf *partFile) setInt32(col int, x int32, def int) {
+	v := pf.val(col)
+	*v = parquet.Int32Value(x)
+	v.SetDefinitionLevel(def)
+	v.SetColumnIndex(col)
 }
 
-func (pf *partFile) setOptString(row parquet.Row, col int, s *string) {
-	if s == nil {
-		setNull(row, col)
+func (pf *partFile) setOptInt32(col int, x *int32) {
+	if x == nil {
+		pf.setNull(col)
 		return
 	}
-	pf.setString(row, col, *s, 1)
+	pf.setInt32(col, *x, 1)
 }
 
-func (pf *partFile) setBytes(row parquet.Row, col int, b []byte, def int, fixed bool) {
+func (pf *partFile) setString(col int, s string, def int) {
+	start := len(pf.bytes)
+	pf.bytes = append(pf.bytes, s...)
+	v := pf.val(col)
+	*v = parquet.ByteArrayValue(pf.bytes[start:len(pf.bytes):len(pf.bytes)])
+	v.SetDefinitionLevel(def)
+	v.SetColumnIndex(col)
+}
+
+func (pf *partFile) setOptString(col int, s *string) {
+	if s == nil {
+		pf.setNull(col)
+		return
+	}
+	pf.setString(col, *s, 1)
+}
+
+// setBytes sets a FIXED_LEN_BYTE_ARRAY column.
+func (pf *partFile) setBytes(col int, b []byte, def int) {
 	start := len(pf.bytes)
 	pf.bytes = append(pf.bytes, b...)
-	v := pf.bytes[start:len(pf.bytes):len(pf.bytes)]
-	if fixed {
-		row[col] = parquet.FixedLenByteArrayValue(v)
-	} else {
-		row[col] = parquet.ByteArrayValue(v)
-	}
-	row[col].SetDefinitionLevel(def)
-	row[col].SetColumnIndex(col)
+	v := pf.val(col)
+	*v = parquet.FixedLenByteArrayValue(pf.bytes[start:len(pf.bytes):len(pf.bytes)])
+	v.SetDefinitionLevel(def)
+	v.SetColumnIndex(col)
 }
 
-// flush hands the buffered rows to parquet-go.
+// writeChunk is how many rows flush hands each column at a time: what
+// parquet-go's own WriteRows does (pages end only between such chunks), so
+// the files are byte for byte those WriteRows would write.
+const writeChunk = 64
+
+// flush hands the buffered rows to parquet-go, column by column, straight
+// into its column writers (the rows were already split into columns by add).
+// The row group's row count is kept by the Writer (endRowGroup), not by
+// parquet-go, which counts the first column's values when it writes one.
 func (pf *partFile) flush() error {
-	if len(pf.buf) == 0 {
+	if pf.buffered == 0 {
 		return nil
 	}
-	if _, err := pf.pw.WriteRows(pf.buf); err != nil {
-		return fmt.Errorf("lake: write %s: %w", pf.part.Dir(), err)
+	cws := pf.pw.ColumnWriters()
+	for i := 0; i < pf.buffered; i += writeChunk {
+		j := min(i+writeChunk, pf.buffered)
+		for col, cw := range cws {
+			if _, err := cw.WriteRowValues(pf.vals[col*batchRows+i : col*batchRows+j]); err != nil {
+				return fmt.Errorf("lake: write %s: %w", pf.part.Dir(), err)
+			}
+		}
 	}
 	// parquet-go has copied the values; the buffers can be reused.
-	pf.buf = pf.buf[:0]
+	clear(pf.vals)
+	pf.buffered = 0
 	pf.bytes = pf.bytes[:0]
 	return nil
 }
@@ -510,7 +529,7 @@ func (w *Writer) finish(pf *partFile) error {
 	if cerr := pf.f.Close(); cerr != nil && err == nil {
 		err = fmt.Errorf("lake: close staged file: %w", cerr)
 	}
-	pf.pw, pf.buf, pf.vals, pf.bytes = nil, nil, nil, nil
+	pf.pw, pf.vals, pf.bytes = nil, nil, nil
 	if err != nil {
 		return err
 	}
