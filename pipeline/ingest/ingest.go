@@ -432,101 +432,64 @@ func InboxFiles(dir string) ([]string, error) {
 	return out, nil
 }
 
-// ingestFile adds the i-th export of the run, as its reader goroutine read
-// and the workers converted it, to the run's batch (see parallel.go). A file
-// is all-or-nothing: if it cannot be read to the end, its entries are
-// discarded from the batch and its quarantine entries dropped, and it is
-// reported as rejected and stays in the inbox. An export the lake already
-// holds (same content hash) is a duplicate: read by nobody, culled after the
-// run like any ingested file. The error is not the file's but the run's (the
-// batch could not spill): the run fails.
+// ingestFile settles the i-th export of the run: it drives the readers
+// (parallel.go) until the file is read, converted and added to the batch, or
+// decided against, and then writes its quarantine entries, logs and reports
+// it, in inbox order. A file is all-or-nothing: if it cannot be read to the
+// end, its entries are discarded from the batch and its quarantine entries
+// dropped, and it is reported as rejected and stays in the inbox. An export
+// the lake already holds (same content hash) is a duplicate: read by
+// nobody, culled after the run like any ingested file. The error is not the
+// file's but the run's (the batch could not spill): the run fails.
 func (r *run) ingestFile(rd *readers, i int, batch *merge.Batch) (*report.InputFile, error) {
-	p := rd.get(i)
+	p := rd.files[i]
 	defer p.abandon()
-	src, rel := p.src, p.rel
-	frep := &report.InputFile{Path: rel, Status: report.FileOK, Counts: report.Counts{Files: 1, Quarantined: map[string]int{}}}
-	log := r.log.With("source", src.Name, "file", rel)
-	mark := batch.Mark()
-	reject := func(reason string, err error) (*report.InputFile, error) {
-		batch.Discard(mark)
-		frep.Status, frep.Reason, frep.Error = report.FileRejected, reason, err.Error()
-		frep.Counts = report.Counts{Files: 1, RejectedFiles: 1, Quarantined: map[string]int{}}
-		log.Error("file rejected; it stays in the inbox", "reason", reason, "error", err.Error())
+	var prog ProgressTracker
+	sent := 0
+	for {
+		if p.progress {
+			// The file's progress is shown while it is the one being
+			// settled; what was read ahead of its turn is handed on now.
+			if prog == nil {
+				prog = r.startProgress(p.rel, p.frep.Bytes)
+				defer prog.Done()
+			}
+			for _, e := range p.events[sent:] {
+				prog.Update(e.bytes, e.rows)
+			}
+			sent = len(p.events)
+		}
+		if p.finished {
+			break
+		}
+		did, err := rd.step(batch)
+		if err != nil {
+			return p.frep, err
+		}
+		if !did && !p.finished {
+			<-rd.notify
+		}
+	}
+	p.finalised = true
+	frep := p.frep
+	if !p.reading {
+		p.outcome()
 		return frep, nil
 	}
-	<-p.ready
-	if p.statErr != nil {
-		return reject("unreadable", p.statErr)
-	}
-	if age := r.now().Sub(p.st.ModTime()); age < r.job.Settle {
-		return reject("still_being_written", fmt.Errorf("%s was modified %s ago, less than settle = %s: it may still be being written; the next run reads it", rel, age.Round(time.Second), r.job.Settle))
-	}
-	<-p.hashed
-	if p.hashErr != nil {
-		return reject("unreadable", p.hashErr)
-	}
-	frep.SHA256, frep.Bytes = p.sha256, p.bytes
-	if in, ok := r.base.Input(frep.SHA256); ok {
-		frep.Status, frep.Reason = report.FileDuplicate, "already ingested by run "+in.RunID+" as "+in.Name
-		frep.Counts = report.Counts{Files: 1, DuplicateFiles: 1, Quarantined: map[string]int{}}
-		log.Info("export already in the lake; skipped", "ingested_by", in.RunID)
-		return frep, nil
-	}
-	if other, ok := r.seen[frep.SHA256]; ok {
-		frep.Status, frep.Reason = report.FileDuplicate, "same content as "+other+" in this run"
-		frep.Counts = report.Counts{Files: 1, DuplicateFiles: 1, Quarantined: map[string]int{}}
-		log.Info("export delivered twice in this run; skipped", "same_as", other)
-		return frep, nil
-	}
-	if p.openErr != nil {
-		return reject(fileReason(p.openErr, "unreadable"), p.openErr)
-	}
-	prog := r.startProgress(rel, frep.Bytes)
-	defer prog.Done()
-	frep.Encoding, frep.Delimiter = p.enc, string(p.delim)
-	if p.bindErr != nil {
-		return reject("schema_drift", p.bindErr)
-	}
-
+	from, to := p.seqRange()
 	fr := p.fr
-	for c := range p.chunks {
-		<-c.done
-		for j := range c.items {
-			it := &c.items[j]
-			fr.counts.Read++
-			if it.reason != "" {
-				fr.quarantine(it.line, it.field, it.reason)
-				continue
-			}
-			if err := batch.Add(it.entry); err != nil {
-				batch.Discard(mark)
-				return frep, err
-			}
-			fr.counts.Accepted++
-			if it.entry.Row.Pseudonym == nil {
-				fr.counts.Unlinked++
-			}
-		}
-		for _, m := range c.marks {
-			prog.Update(m.bytes, m.rows)
-		}
-		if c.err != nil {
-			return reject(fileReason(c.err, "unreadable"), c.err)
-		}
-		if c.eof {
-			prog.Update(c.end, fr.counts.Read)
-		}
-		rd.recycle(c)
-	}
 	for _, h := range fr.held {
-		e := quarantine.Entry{Source: src.Name, File: fr.file, Line: h.line, Field: fr.strs[h.field], Reason: fr.strs[h.reason]}
+		e := quarantine.Entry{Source: p.src.Name, File: fr.file, Line: h.line, Field: fr.strs[h.field], Reason: fr.strs[h.reason]}
 		if err := r.q.Add(e); err != nil {
-			return reject("quarantine", err)
+			rd.reject(p, batch, "quarantine", err)
+			p.outcome()
+			return frep, nil
 		}
 	}
-	r.seen[frep.SHA256] = rel
+	batch.Release(from, to)
+	r.seen[frep.SHA256] = p.rel
 	frep.Counts = fr.counts
-	log.Info("file read", "rows_read", fr.counts.Read, "rows_accepted", fr.counts.Accepted,
+	r.log.Info("file read", "source", p.src.Name, "file", p.rel, "rows_read", fr.counts.Read, "rows_accepted", fr.counts.Accepted,
 		"rows_quarantined", fr.counts.QuarantinedTotal(), "encoding", frep.Encoding)
 	return frep, nil
 }

@@ -2,44 +2,63 @@ package ingest
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/gallra/gallra/pipeline/config"
 	"github.com/gallra/gallra/pipeline/merge"
+	"github.com/gallra/gallra/pipeline/report"
 	"github.com/gallra/gallra/pipeline/source"
 	"github.com/gallra/gallra/transforms/pseudonym"
 )
 
 // A run reads its exports on every core while it stays deterministic:
 //
-//   - a reader goroutine per export (at most filesAhead+1 at a time, in
-//     inbox order) hashes the file, opens it, binds its header and reads it
-//     into chunks of chunkRows rows, which it hands both to the run's
-//     converter workers and, in read order, to the file's own queue;
+//   - a reader goroutine per export (at most filesAhead+1 files unfinished at
+//     a time, started in inbox order) hashes the file, opens it, binds its
+//     header and reads it into chunks of chunkRows rows, which it hands both
+//     to the run's converter workers and, in read order, to the file's own
+//     queue;
 //   - workers (one per core) turn each chunk's rows into batch entries or
 //     quarantine reasons (fileRun.convert: validation, pseudonyms,
 //     minimisation), each with its own Pseudonymizer;
-//   - the run's goroutine takes the files in inbox order and each file's
-//     chunks in read order, waits for each chunk's conversion and only then
-//     adds its entries to the batch, counts and quarantines, exactly as a
-//     single goroutine reading row by row would.
+//   - the run's goroutine decides about each file in inbox order (settle,
+//     duplicate, unreadable) and then takes every converted chunk of every
+//     file being read as soon as it is ready, each file's chunks in read
+//     order, and adds its entries to the batch, counts and holds its
+//     quarantine entries. A file does not wait for the files before it: a
+//     slow export (a large XLSX worksheet is one deflate stream, read by
+//     one goroutine) no longer stops the others.
 //
-// So the batch sees the same entries in the same order ("later file, later
-// line wins" is the order of Add), the quarantine file and the report get
-// the same lines in the same order, and the lake is byte for byte the one a
-// serial run writes, whatever the number of workers. Every decision about a
-// file (settle, duplicate, rejected) is still taken on the run's goroutine,
-// in order; a reader only ever reads ahead, and a file decided against is
-// abandoned. Memory stays bounded: each file holds at most chunksAhead
-// chunks ahead of the run's goroutine.
+// The batch numbers every entry by its file's place in the night and its
+// place in the file (entrySeq) and lets the highest number win
+// (merge.Batch.AddAt), so "later file, later line wins" does not depend on
+// the order entries arrive in; a file's entries are held (merge.Batch.Hold)
+// until the file is settled, and dropped if it is rejected. Everything a
+// run writes or says about the files (the quarantine file, the report, the
+// log lines, progress, crash points) happens in inbox order as each file is
+// settled (run.ingestFile), exactly as a single goroutine reading file by
+// file and row by row would have done. So the lake is byte for byte the one
+// a serial run writes, whatever the number of workers. Memory stays
+// bounded: each file holds at most chunksAhead chunks ahead of the run's
+// goroutine, and a file read ahead of its turn keeps only its counts and
+// held quarantine entries.
 const (
 	chunkRows   = 512
 	chunksAhead = 8
 	filesAhead  = 2
 )
+
+// seqShift splits an entry's number: the file's place in the night above,
+// the entry's place in the file below.
+const seqShift = 40
+
+// entrySeq is the batch number of the n-th entry of the night's i-th file.
+func entrySeq(i int, n uint64) uint64 { return uint64(i)<<seqShift | n }
 
 // workers is the number of converter goroutines; a variable so that tests
 // can compare runs with 1 and N workers (SetWorkers).
@@ -94,6 +113,27 @@ type prepared struct {
 	delim   rune
 	bindErr error
 	fr      *fileRun
+
+	// The run's goroutine's view of the file (see readers.step).
+	idx       int               // place in the night
+	decided   bool              // admitted to the batch or settled without reading
+	reading   bool              // admitted: its entries are being added
+	finished  bool              // nothing more to read or decide: settled when its turn comes
+	frep      *report.InputFile // the file's report
+	outcome   func()            // logs a rejection or duplicate, in inbox order
+	progress  bool              // the file gets a progress tracker
+	events    []progressMark    // progress updates, handed on in inbox order
+	head      *chunk            // the next chunk to take, maybe not converted yet
+	n         uint64            // entries numbered so far
+	finalised bool              // its turn has come (run.ingestFile)
+}
+
+// seqRange is the range of batch numbers of the file's entries.
+func (p *prepared) seqRange() (from, to uint64) { return entrySeq(p.idx, 0), entrySeq(p.idx+1, 0) }
+
+// update records a progress update of the file.
+func (p *prepared) update(bytes int64, rows int) {
+	p.events = append(p.events, progressMark{rows: rows, bytes: bytes})
 }
 
 // abandon tells the file's reader to stop.
@@ -101,19 +141,33 @@ func (p *prepared) abandon() { p.stopOnce.Do(func() { close(p.stop) }) }
 
 // readers runs the reader goroutines and the converter workers of one run.
 type readers struct {
-	r     *run
-	files []*prepared
-	next  int // files[:next] have been started
-	work  chan *chunk
-	quit  chan struct{}
-	wg    sync.WaitGroup
-	free  sync.Pool
-	once  sync.Once
+	r       *run
+	files   []*prepared
+	next    int // files[:next] have been started
+	active  int // started files not finished
+	decided int // files[:decided] are decided
+	work    chan *chunk
+	notify  chan struct{} // something the run's goroutine waits for happened
+	quit    chan struct{}
+	wg      sync.WaitGroup
+	free    sync.Pool
+	once    sync.Once
+}
+
+// poke wakes the run's goroutine if it waits.
+func (rd *readers) poke() {
+	select {
+	case rd.notify <- struct{}{}:
+	default:
+	}
 }
 
 func (r *run) startReaders(files []*prepared) *readers {
 	n := max(workers, 1)
-	rd := &readers{r: r, files: files, work: make(chan *chunk, 2*n), quit: make(chan struct{})}
+	rd := &readers{r: r, files: files, work: make(chan *chunk, 2*n), notify: make(chan struct{}, 1), quit: make(chan struct{})}
+	for i, p := range files {
+		p.idx = i
+	}
 	for range n {
 		pz := r.pz.Clone()
 		rd.wg.Add(1)
@@ -124,6 +178,7 @@ func (r *run) startReaders(files []*prepared) *readers {
 				case c := <-rd.work:
 					c.convert(pz)
 					close(c.done)
+					rd.poke()
 				case <-rd.quit:
 					return
 				}
@@ -133,19 +188,19 @@ func (r *run) startReaders(files []*prepared) *readers {
 	return rd
 }
 
-// get returns file i, starting its reader and those of the files after it up
-// to filesAhead.
-func (rd *readers) get(i int) *prepared {
-	for rd.next < len(rd.files) && rd.next <= i+filesAhead {
+// startMore starts the readers of the next files while fewer than
+// filesAhead+1 are unfinished.
+func (rd *readers) startMore() {
+	for rd.next < len(rd.files) && rd.active <= filesAhead {
 		p := rd.files[rd.next]
 		rd.next++
+		rd.active++
 		rd.wg.Add(1)
 		go func() {
 			defer rd.wg.Done()
 			rd.read(p)
 		}()
 	}
-	return rd.files[i]
 }
 
 // stop abandons every file and waits for the goroutines to end. Safe to
@@ -162,6 +217,7 @@ func (rd *readers) stop() {
 
 // read is one file's reader goroutine.
 func (rd *readers) read(p *prepared) {
+	defer rd.poke()
 	defer close(p.chunks)
 	p.st, p.statErr = os.Stat(p.path)
 	if p.statErr != nil {
@@ -174,6 +230,7 @@ func (rd *readers) read(p *prepared) {
 		defer rd.wg.Done()
 		p.sha256, p.bytes, p.hashErr = hashFile(p.path)
 		close(p.hashed)
+		rd.poke()
 	}()
 	in, err := source.Open(p.path, source.Options{})
 	if err != nil {
@@ -192,6 +249,7 @@ func (rd *readers) read(p *prepared) {
 	in.Select(b.Select)
 	p.fr = newFileRun(rd.r, p.src, b, p.rel)
 	close(p.ready)
+	rd.poke()
 
 	read := 0
 	for {
@@ -264,5 +322,192 @@ func (c *chunk) convert(pz *pseudonym.Pseudonymizer) {
 			it.entry = e
 		}
 		it.row = source.Row{} // the raw fields go no further
+	}
+}
+
+// closed reports whether ch is closed, without waiting.
+func closed(ch chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+// step does on the run's goroutine what can be done now without waiting:
+// start readers, decide about files in inbox order, and take the converted
+// chunks of the files being read. It reports whether it did anything; the
+// error is the run's (the batch could not spill).
+func (rd *readers) step(batch *merge.Batch) (bool, error) {
+	did := false
+	rd.startMore()
+	for rd.decided < rd.next && rd.decide(rd.files[rd.decided], batch) {
+		rd.decided++
+		did = true
+	}
+	for _, p := range rd.files[:rd.decided] {
+		if p.reading && !p.finished {
+			d, err := rd.consume(p, batch)
+			if err != nil {
+				return true, err
+			}
+			did = did || d
+		}
+	}
+	if did {
+		rd.startMore()
+	}
+	return did, nil
+}
+
+// finish marks p as having nothing more to read.
+func (rd *readers) finish(p *prepared) {
+	if !p.finished {
+		p.finished = true
+		rd.active--
+	}
+}
+
+// reject settles p as rejected: it stays in the inbox and none of its rows
+// count.
+func (rd *readers) reject(p *prepared, batch *merge.Batch, reason string, err error) {
+	if p.reading {
+		batch.DiscardRange(p.seqRange())
+		p.reading = false
+	}
+	frep := p.frep
+	frep.Status, frep.Reason, frep.Error = report.FileRejected, reason, err.Error()
+	frep.Counts = report.Counts{Files: 1, RejectedFiles: 1, Quarantined: map[string]int{}}
+	src, rel := p.src.Name, p.rel
+	p.outcome = func() {
+		rd.r.log.Error("file rejected; it stays in the inbox", "source", src, "file", rel, "reason", reason, "error", err.Error())
+	}
+	p.abandon()
+	rd.finish(p)
+}
+
+// duplicate settles p as an export already ingested.
+func (rd *readers) duplicate(p *prepared, reason string, logMsg string, args ...any) {
+	p.frep.Status, p.frep.Reason = report.FileDuplicate, reason
+	p.frep.Counts = report.Counts{Files: 1, DuplicateFiles: 1, Quarantined: map[string]int{}}
+	args = append([]any{"source", p.src.Name, "file", p.rel}, args...)
+	p.outcome = func() { rd.r.log.Info(logMsg, args...) }
+	p.abandon()
+	rd.finish(p)
+}
+
+// decide takes the decisions about p that come before reading it, in the
+// order a serial run takes them, and reports false if it cannot yet: p is not
+// open and hashed, or an export before it with the same content is not yet
+// settled (p is a duplicate of it only if it was ingested).
+func (rd *readers) decide(p *prepared, batch *merge.Batch) bool {
+	if !closed(p.ready) || !closed(p.hashed) {
+		return false
+	}
+	if p.statErr == nil && p.hashErr == nil {
+		for _, q := range rd.files[:p.idx] {
+			if !q.finalised && q.statErr == nil && q.hashErr == nil && q.sha256 == p.sha256 {
+				return false
+			}
+		}
+	}
+	r := rd.r
+	p.decided = true
+	p.frep = &report.InputFile{Path: p.rel, Status: report.FileOK, Counts: report.Counts{Files: 1, Quarantined: map[string]int{}}}
+	if p.statErr != nil {
+		rd.reject(p, batch, "unreadable", p.statErr)
+		return true
+	}
+	if age := r.now().Sub(p.st.ModTime()); age < r.job.Settle {
+		rd.reject(p, batch, "still_being_written", fmt.Errorf("%s was modified %s ago, less than settle = %s: it may still be being written; the next run reads it", p.rel, age.Round(time.Second), r.job.Settle))
+		return true
+	}
+	if p.hashErr != nil {
+		rd.reject(p, batch, "unreadable", p.hashErr)
+		return true
+	}
+	frep := p.frep
+	frep.SHA256, frep.Bytes = p.sha256, p.bytes
+	if in, ok := r.base.Input(frep.SHA256); ok {
+		rd.duplicate(p, "already ingested by run "+in.RunID+" as "+in.Name, "export already in the lake; skipped", "ingested_by", in.RunID)
+		return true
+	}
+	if other, ok := r.seen[frep.SHA256]; ok {
+		rd.duplicate(p, "same content as "+other+" in this run", "export delivered twice in this run; skipped", "same_as", other)
+		return true
+	}
+	if p.openErr != nil {
+		rd.reject(p, batch, fileReason(p.openErr, "unreadable"), p.openErr)
+		return true
+	}
+	p.progress = true
+	frep.Encoding, frep.Delimiter = p.enc, string(p.delim)
+	if p.bindErr != nil {
+		rd.reject(p, batch, "schema_drift", p.bindErr)
+		return true
+	}
+	p.reading = true
+	batch.Hold(p.seqRange())
+	return true
+}
+
+// consume takes p's converted chunks, in read order, as far as they are
+// converted.
+func (rd *readers) consume(p *prepared, batch *merge.Batch) (bool, error) {
+	did := false
+	fr := p.fr
+	for {
+		c := p.head
+		if c == nil {
+			select {
+			case next, ok := <-p.chunks:
+				if !ok {
+					rd.finish(p)
+					return true, nil
+				}
+				c, p.head = next, next
+			default:
+				return did, nil
+			}
+		}
+		select {
+		case <-c.done:
+		default:
+			return did, nil
+		}
+		p.head, did = nil, true
+		for j := range c.items {
+			it := &c.items[j]
+			fr.counts.Read++
+			if it.reason != "" {
+				fr.quarantine(it.line, it.field, it.reason)
+				continue
+			}
+			if err := batch.AddAt(entrySeq(p.idx, p.n), it.entry); err != nil {
+				return true, err
+			}
+			p.n++
+			fr.counts.Accepted++
+			if it.entry.Row.Pseudonym == nil {
+				fr.counts.Unlinked++
+			}
+		}
+		for _, m := range c.marks {
+			p.update(m.bytes, m.rows)
+		}
+		if c.err != nil {
+			rd.reject(p, batch, fileReason(c.err, "unreadable"), c.err)
+			return true, nil
+		}
+		eof := c.eof
+		if eof {
+			p.update(c.end, fr.counts.Read)
+		}
+		rd.recycle(c)
+		if eof {
+			rd.finish(p)
+			return true, nil
+		}
 	}
 }

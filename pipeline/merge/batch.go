@@ -42,6 +42,7 @@ type Batch struct {
 	seq     uint64 // number of the next entry
 	guard   uint64 // entries numbered guard or more may still be discarded
 	dead    []seqRange
+	held    []heldRange // AddAt's entries that may still be discarded
 	runs    []*spillRun
 	parts   map[lake.Partition]bool // partitions of incoming entries
 	movable map[string]bool         // sources with entries keyed by record ID
@@ -59,6 +60,13 @@ type ref struct {
 }
 
 type seqRange struct{ from, to uint64 }
+
+// heldRange is a range of entry numbers passed to Hold, with the number of
+// entries added in it.
+type heldRange struct {
+	seqRange
+	n int
+}
 
 // NewBatch returns an empty batch that holds all its entries in memory.
 func NewBatch() *Batch {
@@ -83,6 +91,57 @@ func NewSpillingBatch(dir string, maxMemory int64) *Batch {
 // Add puts an entry into the batch, replacing any earlier entry with the same
 // record key. It fails only if spilling fails.
 func (b *Batch) Add(e Entry) error {
+	seq := b.seq
+	b.seq++
+	return b.add(seq, &e)
+}
+
+// AddAt puts an entry into the batch as entry number seq, instead of the next
+// number: of the entries with the same record key, the one numbered highest
+// wins, whatever the order they were added in. So several producers (one
+// export file each, numbering its own range of entries in line order) can add
+// interleaved and the batch ends the same as if they had added one after the
+// other. The entries a producer may still have to take back are marked with
+// Hold. A batch filled with AddAt is not marked with Mark. AddAt fails only if
+// spilling fails.
+func (b *Batch) AddAt(seq uint64, e Entry) error {
+	b.guard = math.MaxUint64 // what may still be discarded is what is held
+	for i := range b.held {
+		if h := &b.held[i]; h.from <= seq && seq < h.to {
+			h.n++
+			break
+		}
+	}
+	return b.add(seq, &e)
+}
+
+// Hold says that the entries numbered from up to to (exclusive), added with
+// AddAt, may still be discarded with DiscardRange: until Release, no later
+// version of a participation among them replaces an earlier one for good.
+func (b *Batch) Hold(from, to uint64) {
+	b.guard = math.MaxUint64
+	b.held = append(b.held, heldRange{seqRange: seqRange{from, to}})
+}
+
+// Release says that the entries of a range passed to Hold are final.
+func (b *Batch) Release(from, to uint64) {
+	b.held = slices.DeleteFunc(b.held, func(h heldRange) bool { return h.from == from && h.to == to })
+}
+
+// DiscardRange drops every entry of a range passed to Hold and not released.
+func (b *Batch) DiscardRange(from, to uint64) {
+	for i, h := range b.held {
+		if h.from == from && h.to == to {
+			b.added -= h.n
+			b.held = slices.Delete(b.held, i, i+1)
+			break
+		}
+	}
+	b.refs = slices.DeleteFunc(b.refs, func(r ref) bool { return from <= r.seq && r.seq < to })
+	b.dead = append(b.dead, seqRange{from, to}) // for entries already spilled
+}
+
+func (b *Batch) add(seq uint64, e *Entry) error {
 	if b.arena == nil && b.dir != "" {
 		// A spilling batch fills its budget again and again: size it once
 		// (about two thirds records, one third refs) rather than grow it by
@@ -92,10 +151,9 @@ func (b *Batch) Add(e Entry) error {
 		b.refs = make([]ref, 0, n/3/refSize+1)
 	}
 	off := len(b.arena)
-	b.arena = b.tab.encode(b.arena, b.seq, &e)
-	b.refs = append(b.refs, ref{key: e.Row.RecordKey, seq: b.seq, src: b.tab.id(e.Source),
+	b.arena = b.tab.encode(b.arena, seq, e)
+	b.refs = append(b.refs, ref{key: e.Row.RecordKey, seq: seq, src: b.tab.id(e.Source),
 		off: uint32(off), n: uint32(len(b.arena) - off)})
-	b.seq++
 	b.added++
 	b.parts[e.partition()] = true
 	if e.ByRecordID {
@@ -141,6 +199,16 @@ func (b *Batch) Discard(m Mark) {
 	}
 	b.dead = append(b.dead, seqRange{m.seq, b.seq}) // for entries already spilled
 	b.added = m.added
+}
+
+// isHeld reports whether entry seq may still be discarded by DiscardRange.
+func (b *Batch) isHeld(seq uint64) bool {
+	for _, h := range b.held {
+		if h.from <= seq && seq < h.to {
+			return true
+		}
+	}
+	return false
 }
 
 func (b *Batch) isDead(seq uint64) bool {
@@ -191,8 +259,8 @@ func compareKeys(a, b *[16]byte) int {
 }
 
 // fold sorts the in-memory entries and drops each version that a later one
-// replaces, where the later one was numbered below guard (it can no longer
-// be discarded) and is not dead itself.
+// replaces, where the later one was numbered below guard and is not held
+// (it can no longer be discarded) and is not dead itself.
 func (b *Batch) fold(guard uint64) {
 	b.sortRefs()
 	out := b.refs[:0]
@@ -205,7 +273,7 @@ func (b *Batch) fold(guard uint64) {
 		// from the newest committed live one on.
 		from := i
 		for k := j - 1; k >= i && !b.keepAll; k-- {
-			if s := b.refs[k].seq; s < guard && !b.isDead(s) {
+			if s := b.refs[k].seq; s < guard && !b.isDead(s) && !b.isHeld(s) {
 				from = k
 				break
 			}
