@@ -11,8 +11,11 @@ import (
 
 // ReadFile streams the rows of one lake file to fn, value by value (so that a
 // null is told apart from a zero value). It checks that the file has the lake's
-// columns. fn may keep the Row: its strings and pointers are its own. A
-// non-nil error from fn stops the read and is returned.
+// columns. fn may keep the Row and its pointers, but must not write through
+// Sex, AgeBand or Municipality: rows of one file share the string each
+// distinct value points to (to change one, point it at another string).
+// Pseudonym, PeriodEnd and LinkableUntil point to values of the row's own.
+// A non-nil error from fn stops the read and is returned.
 func ReadFile(path string, fn func(Row) error) error {
 	f, err := os.Open(path)
 	if err != nil {
@@ -138,17 +141,20 @@ func CheckSchema(s *parquet.Schema) error {
 var ErrStop = errors.New("lake: stop reading")
 
 // rowBuilder turns column values into Rows with few allocations: the strings
-// of the low-cardinality columns are interned, and the values the pointer
-// fields point to are carved out of slabs. Every Row still gets pointers of
-// its own (no two rows share one), so a caller may keep or modify a Row.
+// of the low-cardinality columns are interned (and the optional ones share
+// one pointer per distinct value, as merge's decoded rows do), and the
+// pseudonyms and dates the pointer fields point to are carved out of slabs,
+// a value of each row's own.
 type rowBuilder struct {
-	// recent is a direct-mapped cache in front of strs, indexed by a cheap
-	// hash of the bytes; a slot is used only when its string equals them.
-	recent [recentSlots]string
-	strs   map[string]string
-	keys   [][16]byte
-	dates  []int32
-	opt    []string
+	// recent and recentPtr are direct-mapped caches in front of strs and
+	// ptrs, indexed by a cheap hash of the bytes; a slot is used only when
+	// its string equals them.
+	recent    [recentSlots]string
+	recentPtr [recentSlots]*string
+	strs      map[string]string
+	ptrs      map[string]*string
+	keys      [][16]byte
+	dates     []int32
 }
 
 const recentSlots = 1024
@@ -161,15 +167,20 @@ const slab = 256
 const maxInterned = 4096
 
 func newRowBuilder() *rowBuilder {
-	return &rowBuilder{strs: make(map[string]string)}
+	return &rowBuilder{strs: make(map[string]string), ptrs: make(map[string]*string)}
 }
 
-func (b *rowBuilder) str(v []byte) string {
+// hashBytes is a cheap hash of a short string for the direct-mapped caches.
+func hashBytes(v []byte) uint {
 	var h uint
 	if n := len(v); n > 0 {
 		h = uint(n)*0x9E37 ^ uint(v[0])<<5 ^ uint(v[n/2])<<2 ^ uint(v[n-1])*0x3B
 	}
-	slot := &b.recent[h%recentSlots]
+	return h
+}
+
+func (b *rowBuilder) str(v []byte) string {
+	slot := &b.recent[hashBytes(v)%recentSlots]
 	if *slot == string(v) {
 		return *slot
 	}
@@ -188,12 +199,20 @@ func (b *rowBuilder) optStr(v *parquet.Value) *string {
 	if v.IsNull() {
 		return nil
 	}
-	if len(b.opt) == 0 {
-		b.opt = make([]string, slab)
+	bs := v.ByteArray()
+	slot := &b.recentPtr[hashBytes(bs)%recentSlots]
+	if p := *slot; p != nil && *p == string(bs) {
+		return p
 	}
-	p := &b.opt[0]
-	b.opt = b.opt[1:]
-	*p = b.str(v.ByteArray())
+	p := b.ptrs[string(bs)]
+	if p == nil {
+		s := b.str(bs)
+		p = &s
+		if len(b.ptrs) < maxInterned {
+			b.ptrs[s] = p
+		}
+	}
+	*slot = p
 	return p
 }
 
