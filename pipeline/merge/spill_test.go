@@ -312,3 +312,96 @@ func fill(t *testing.T, name string, f reflect.Value, i int) {
 		t.Fatalf("lake.Row.%s has kind %s, which merge's codec does not carry", name, f.Kind())
 	}
 }
+
+// TestAddAtInterleavedMergesLikeAddInOrder: three files' entries added
+// interleaved with AddAt (each file numbering its own range, held until
+// settled, one file discarded after part of it spilled) merge into the same
+// lake as the kept files' entries added one file after the other with Add.
+func TestAddAtInterleavedMergesLikeAddInOrder(t *testing.T) {
+	for _, budget := range []int64{0, 2000} {
+		t.Run(fmt.Sprint(budget), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(7, 8))
+			files := [][]Entry{night(rng, 400, 150), night(rng, 400, 150), night(rng, 400, 150)}
+			for f := range files {
+				for i := range files[f] {
+					k := &files[f][i].Row.RecordKey
+					if f == 2 {
+						k[0] = 0xCC // participations of its own: they mask nothing
+					} else {
+						// Files 0 and 1 send each participation once, the same
+						// ones: the discarded file's versions must not replace
+						// the kept file's, even where they meet in one run.
+						k[1], k[2] = byte(i>>8), byte(i)
+					}
+				}
+			}
+			const discarded = 1
+			seq := func(f, n int) uint64 { return uint64(f)<<40 | uint64(n) }
+
+			inOrder := NewBatch()
+			for f, es := range files {
+				if f == discarded {
+					continue
+				}
+				for _, e := range es {
+					if err := inOrder.Add(e); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+
+			var b *Batch
+			if budget == 0 {
+				b = NewBatch()
+			} else {
+				b = NewSpillingBatch(filepath.Join(t.TempDir(), "spill"), budget)
+			}
+			for f := range files {
+				b.Hold(seq(f, 0), seq(f+1, 0))
+			}
+			// The last file first, then the others, a few entries at a time.
+			next := make([]int, len(files))
+			order := []int{2, 2}
+			for range 30 {
+				order = append(order, 0, 1) // the same participations side by side
+			}
+			order = append(order, 2, 1, 0)
+			for _, f := range order {
+				for range 5 {
+					if next[f] < len(files[f]) {
+						if err := b.AddAt(seq(f, next[f]), files[f][next[f]]); err != nil {
+							t.Fatal(err)
+						}
+						next[f]++
+					}
+				}
+			}
+			b.Release(seq(2, 0), seq(3, 0))
+			for f := range files {
+				for ; next[f] < len(files[f]); next[f]++ {
+					if err := b.AddAt(seq(f, next[f]), files[f][next[f]]); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			if budget > 0 && len(b.runs) < 5 {
+				t.Fatalf("%d spilled runs; the test wants many", len(b.runs))
+			}
+			b.DiscardRange(seq(discarded, 0), seq(discarded+1, 0))
+			b.Release(seq(0, 0), seq(1, 0))
+			if b.Len() != inOrder.Len() {
+				t.Errorf("Len = %d, want %d", b.Len(), inOrder.Len())
+			}
+
+			d1, d2 := t.TempDir(), t.TempDir()
+			m1, res1 := commitBatch(t, d1, "run1", inOrder)
+			m2, res2 := commitBatch(t, d2, "run1", b)
+			if !reflect.DeepEqual(res1.Stats, res2.Stats) {
+				t.Fatalf("stats differ:\nin order    %+v\ninterleaved %+v", res1.Stats, res2.Stats)
+			}
+			if c1, c2 := contents(t, d1, m1), contents(t, d2, m2); !reflect.DeepEqual(c1, c2) {
+				t.Fatalf("lakes differ (%d and %d participations)", len(c1), len(c2))
+			}
+		})
+	}
+}
