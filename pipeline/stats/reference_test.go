@@ -137,18 +137,23 @@ func TestSuiteEqualsReferenceQueries(t *testing.T) {
 		{FromYear: 2010, ToYear: 2030, WithinDays: 7}, // more than 120 months: two blocks of month bits
 	}
 	checked := 0
-	for _, q := range suite {
-		ref, err := os.ReadFile(filepath.Join("testdata", "reference", q.Name+".sql"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, sp := range spans {
-			sp.AsOf = time.Date(2024, 7, 1, 0, 0, 0, 0, time.UTC)
-			for _, by := range stats.Breakdowns {
-				sp.By = by
-				_, got, err := stats.Run(ctx, db, q, sp)
+	for _, sp := range spans {
+		sp.AsOf = time.Date(2024, 7, 1, 0, 0, 0, 0, time.UTC)
+		for _, by := range stats.Breakdowns {
+			sp.By = by
+			// The suite with one preparation must give the same rows as
+			// each statistic alone.
+			prep, err := stats.Prepare(ctx, db, sp, suite)
+			if err != nil {
+				t.Fatalf("prepare %d–%d by %s: %v", sp.FromYear, sp.ToYear, by, err)
+			}
+			if len(prep.Inputs) == 0 {
+				t.Fatal("the preparation materialised no shared input")
+			}
+			for _, q := range suite {
+				ref, err := os.ReadFile(filepath.Join("testdata", "reference", q.Name+".sql"))
 				if err != nil {
-					t.Fatalf("%s %d–%d by %s: %v", q.Name, sp.FromYear, sp.ToYear, by, err)
+					t.Fatal(err)
 				}
 				_, want, err := stats.Run(ctx, db, stats.Query{Name: q.Name, SQL: string(ref)}, sp)
 				if err != nil {
@@ -157,11 +162,27 @@ func TestSuiteEqualsReferenceQueries(t *testing.T) {
 				if len(want) == 0 {
 					t.Fatalf("%s %d–%d by %s: the reference gives no rows; the lake tests nothing", q.Name, sp.FromYear, sp.ToYear, by)
 				}
-				if g, w := joinRows(got), joinRows(want); g != w {
-					t.Errorf("%s %d–%d by %s:\n got\n  %s\n want\n  %s", q.Name, sp.FromYear, sp.ToYear, by,
-						strings.ReplaceAll(g, "\n", "\n  "), strings.ReplaceAll(w, "\n", "\n  "))
+				_, got, err := stats.Run(ctx, db, q, sp)
+				if err != nil {
+					t.Fatalf("%s %d–%d by %s: %v", q.Name, sp.FromYear, sp.ToYear, by, err)
+				}
+				_, prepared, err := prep.Run(ctx, q)
+				if err != nil {
+					t.Fatalf("prepared %s %d–%d by %s: %v", q.Name, sp.FromYear, sp.ToYear, by, err)
+				}
+				for _, c := range []struct {
+					how  string
+					rows [][]string
+				}{{"alone", got}, {"prepared", prepared}} {
+					if g, w := joinRows(c.rows), joinRows(want); g != w {
+						t.Errorf("%s %s %d–%d by %s:\n got\n  %s\n want\n  %s", q.Name, c.how, sp.FromYear, sp.ToYear, by,
+							strings.ReplaceAll(g, "\n", "\n  "), strings.ReplaceAll(w, "\n", "\n  "))
+					}
 				}
 				checked++
+			}
+			if err := prep.Close(); err != nil {
+				t.Fatal(err)
 			}
 		}
 	}

@@ -34,15 +34,28 @@
 // testdata/reference (see reference_test.go). Give the session a thread per
 // core and memory to match (duck.Options): the per-person hash tables of
 // 100M rows need several GB.
+//
+// What several statistics need per person is a shared input, named
+// stats_*: each statistic that reads one creates it as a temporary view
+// over the lake (CREATE TEMP VIEW IF NOT EXISTS, so a file runs alone in
+// the duckdb CLI), and the suite's preparation step, prepare.sql, makes it
+// a temporary table of the same name, computed once: stats_firsts (each
+// person's first start and its category: new_entrants, cohorts) and
+// stats_person_years (persons by category, year and month ends:
+// participants, stock_month_end). [Run] runs one statistic alone;
+// [Prepare] prepares a session for several, whose results are the same.
 package stats
 
 import (
 	"bufio"
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
+	"errors"
 	"fmt"
 	"path"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -51,7 +64,7 @@ import (
 	"github.com/gallra/gallra/pipeline/duck"
 )
 
-//go:embed sql/*.sql
+//go:embed sql/*.sql prepare.sql
 var files embed.FS
 
 // Query is one statistic of the suite.
@@ -184,22 +197,31 @@ WHERE false`
 // "aggregates" (see duck.LakeView) and returns its columns and rows as
 // text. A session without a view "aggregates" or "anonymised" (one made
 // before retention tiers existed) gets an empty one, so every year is
-// counted from the lake.
+// counted from the lake. The statistic computes its shared inputs itself
+// (as views); to run several, Prepare once and run them on the Prepared.
 func Run(ctx context.Context, db *sql.DB, q Query, s Span) ([]string, [][]string, error) {
-	if s.FromYear > s.ToYear || s.FromYear < 1900 {
-		return nil, nil, fmt.Errorf("stats: bad span %d–%d", s.FromYear, s.ToYear)
-	}
 	conn, err := db.Conn(ctx) // variables live in one connection
 	if err != nil {
 		return nil, nil, err
 	}
 	defer conn.Close()
+	if err := setSpan(ctx, conn, s); err != nil {
+		return nil, nil, err
+	}
+	return duck.Query(ctx, conn, q.SQL)
+}
+
+// setSpan checks s and sets the variables the statistics read.
+func setSpan(ctx context.Context, conn *sql.Conn, s Span) error {
+	if s.FromYear > s.ToYear || s.FromYear < 1900 {
+		return fmt.Errorf("stats: bad span %d–%d", s.FromYear, s.ToYear)
+	}
 	by := s.By
 	if by == "" {
 		by = "measure"
 	}
 	if !slices.Contains(Breakdowns, by) {
-		return nil, nil, fmt.Errorf("stats: no breakdown %q (known: %s)", by, strings.Join(Breakdowns, ", "))
+		return fmt.Errorf("stats: no breakdown %q (known: %s)", by, strings.Join(Breakdowns, ", "))
 	}
 	within := s.WithinDays
 	if within <= 0 {
@@ -219,8 +241,113 @@ func Run(ctx context.Context, db *sql.DB, q Query, s Span) ([]string, [][]string
 		fmt.Sprintf("SET VARIABLE as_of = DATE '%s'", asOf.Format("2006-01-02")),
 	} {
 		if _, err := conn.ExecContext(ctx, set); err != nil {
-			return nil, nil, fmt.Errorf("stats: %w", err)
+			return fmt.Errorf("stats: %w", err)
 		}
 	}
-	return duck.Query(ctx, conn, q.SQL)
+	return nil
+}
+
+// PrepareSQL returns the suite's preparation step (prepare.sql): for each
+// shared input that several statistics read, a statement that drops the
+// input's view, if the session has one, and one that materialises the
+// input as a temporary table for the span and breakdown the variables
+// give. An analyst runs it in the duckdb CLI after views.sql and the SET
+// VARIABLE lines, before the statistics.
+func PrepareSQL() string {
+	b, err := files.ReadFile("prepare.sql")
+	if err != nil {
+		panic(err) // embedded
+	}
+	return string(b)
+}
+
+// input is one shared input of prepare.sql: its name and its two statements.
+type input struct {
+	name, sql string
+}
+
+var inputRE = regexp.MustCompile(`(?ms)^DROP VIEW IF EXISTS (\w+);\nCREATE OR REPLACE TEMP TABLE \w+ AS\n.*?;\n`)
+
+// inputs returns the shared inputs of prepare.sql in file order.
+func inputs() []input {
+	var out []input
+	text := PrepareSQL()
+	for _, m := range inputRE.FindAllStringSubmatchIndex(text, -1) {
+		out = append(out, input{name: text[m[2]:m[3]], sql: text[m[0]:m[1]]})
+	}
+	return out
+}
+
+// Prepared is a session with the suite's shared inputs materialised once,
+// for one span, by Prepare. It holds one connection of the pool; Close it.
+type Prepared struct {
+	conn *sql.Conn
+	// Inputs are the shared inputs made tables, in the order made.
+	Inputs []string
+	// Took is how long the preparation took (it counts in a suite's time).
+	Took time.Duration
+}
+
+// Prepare sets up a session for the span s and materialises, as temporary
+// tables, the shared inputs (prepare.sql) that any of the statistics qs
+// reads, so that each is computed once however many of them read it.
+// Run them with Prepared.Run; their results are exactly those of Run. The
+// tables hold s: prepare again for another span or breakdown.
+func Prepare(ctx context.Context, db *sql.DB, s Span, qs []Query) (*Prepared, error) {
+	t0 := time.Now()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p := &Prepared{conn: conn}
+	if err := setSpan(ctx, conn, s); err != nil {
+		p.Close()
+		return nil, err
+	}
+	for _, in := range inputs() {
+		if !slices.ContainsFunc(qs, func(q Query) bool { return strings.Contains(q.SQL, in.name) }) {
+			continue
+		}
+		// A table of this name left on the connection would survive the
+		// DROP VIEW; the pool's connections come from Run (views) or
+		// from a Prepared, which discards its connection, so this is
+		// only a safeguard.
+		if _, err := conn.ExecContext(ctx, "DROP TABLE IF EXISTS temp.main."+in.name); err != nil && !strings.Contains(err.Error(), "trying to drop type Table") {
+			p.Close()
+			return nil, fmt.Errorf("stats: prepare %s: %w", in.name, err)
+		}
+		if _, err := conn.ExecContext(ctx, in.sql); err != nil {
+			p.Close()
+			return nil, fmt.Errorf("stats: prepare %s: %w", in.name, err)
+		}
+		p.Inputs = append(p.Inputs, in.name)
+	}
+	p.Took = time.Since(t0)
+	return p, nil
+}
+
+// Run runs one statistic in the prepared session: over the shared inputs
+// Prepare materialised, and over views for any it did not.
+func (p *Prepared) Run(ctx context.Context, q Query) ([]string, [][]string, error) {
+	if p.conn == nil {
+		return nil, nil, errors.New("stats: Run on a closed Prepared")
+	}
+	return duck.Query(ctx, p.conn, q.SQL)
+}
+
+// Close ends the session. Its connection is closed, not returned to the
+// pool, so that its tables (which hold one span) go with it and no later
+// Run can read them.
+func (p *Prepared) Close() error {
+	if p.conn == nil {
+		return nil
+	}
+	c := p.conn
+	p.conn = nil
+	// driver.ErrBadConn makes database/sql close the connection instead
+	// of pooling it.
+	if err := c.Raw(func(any) error { return driver.ErrBadConn }); errors.Is(err, driver.ErrBadConn) {
+		return nil
+	}
+	return c.Close()
 }

@@ -11,20 +11,24 @@
 --   last three where the policy keeps them). A tie on the first day goes to
 --   the alphabetically first measure, then source.
 -- params: from_year, to_year, as_of, breakdown
-WITH firsts AS (
-    SELECT pseudonym, min(period_start) AS first_start,
-           -- a struct, so that a first row whose category is NULL (not kept) is not skipped
-           arg_min(struct_pack(c := CASE coalesce(getvariable('breakdown'), 'measure')
-                       WHEN 'measure' THEN measure WHEN 'source' THEN source WHEN 'sex' THEN sex
-                       WHEN 'age_band' THEN age_band WHEN 'municipality' THEN municipality END),
-                   (period_start, measure, source)).c AS category
-    FROM lake WHERE pseudonym IS NOT NULL
-    GROUP BY pseudonym
-), cohort AS (
+
+-- The shared input stats_firsts (see ../prepare.sql): a view over the lake
+-- unless the suite's preparation step has made it a table already.
+CREATE TEMP VIEW IF NOT EXISTS stats_firsts AS
+SELECT pseudonym, min(period_start) AS first_start,
+       -- arg_min_null, so that a first row whose category is NULL (not kept) is not skipped
+       arg_min_null(CASE coalesce(getvariable('breakdown'), 'measure')
+                        WHEN 'measure' THEN measure WHEN 'source' THEN source WHEN 'sex' THEN sex
+                        WHEN 'age_band' THEN age_band WHEN 'municipality' THEN municipality END,
+                    (period_start, measure, source)) AS category
+FROM lake
+WHERE pseudonym IS NOT NULL
+GROUP BY pseudonym;
+WITH cohort AS (
     SELECT pseudonym, year(first_start)::INTEGER AS cohort, category,
            (first_start + to_years(1))::DATE AS ann1, (first_start + to_years(2))::DATE AS ann2,
            (first_start + to_years(3))::DATE AS ann3
-    FROM firsts
+    FROM stats_firsts
     WHERE year(first_start) BETWEEN getvariable('from_year') AND getvariable('to_year')
 ), active AS (
     -- the persons with a row that covers an anniversary

@@ -19,19 +19,22 @@
 --   sees only the rows still linked: a person whose earlier participations
 --   are anonymised looks new.
 -- params: from_year, to_year, breakdown
-WITH firsts AS (
-    SELECT pseudonym, min(period_start) AS first_start,
-           -- a struct, so that a first row whose category is NULL (not kept) is not skipped
-           arg_min(struct_pack(c := CASE coalesce(getvariable('breakdown'), 'measure')
-                       WHEN 'measure' THEN measure WHEN 'source' THEN source WHEN 'sex' THEN sex
-                       WHEN 'age_band' THEN age_band WHEN 'municipality' THEN municipality END),
-                   (period_start, measure, source)).c AS category
-    FROM lake WHERE pseudonym IS NOT NULL
-    GROUP BY pseudonym
-)
+
+-- The shared input stats_firsts (see ../prepare.sql): a view over the lake
+-- unless the suite's preparation step has made it a table already.
+CREATE TEMP VIEW IF NOT EXISTS stats_firsts AS
+SELECT pseudonym, min(period_start) AS first_start,
+       -- arg_min_null, so that a first row whose category is NULL (not kept) is not skipped
+       arg_min_null(CASE coalesce(getvariable('breakdown'), 'measure')
+                        WHEN 'measure' THEN measure WHEN 'source' THEN source WHEN 'sex' THEN sex
+                        WHEN 'age_band' THEN age_band WHEN 'municipality' THEN municipality END,
+                    (period_start, measure, source)) AS category
+FROM lake
+WHERE pseudonym IS NOT NULL
+GROUP BY pseudonym;
 SELECT year(first_start)::INTEGER AS year, category, count(*) AS new_entrants,
        'pseudonymised' AS basis
-FROM firsts
+FROM stats_firsts
 WHERE year(first_start) BETWEEN getvariable('from_year') AND getvariable('to_year')
   AND year(first_start) NOT IN (SELECT year FROM aggregates)
 GROUP BY ALL

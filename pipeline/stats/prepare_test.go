@@ -1,0 +1,106 @@
+package stats_test
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/gallra/gallra/pipeline/stats"
+)
+
+// Every statistic that reads a shared input defines it as a view with the
+// very SELECT that prepare.sql materialises, so that a statistic gives the
+// same rows alone and after the preparation step.
+func TestSharedInputsMatchPrepareSQL(t *testing.T) {
+	suite, err := stats.Suite()
+	if err != nil {
+		t.Fatal(err)
+	}
+	prep := stats.PrepareSQL()
+	view := regexp.MustCompile(`(?s)CREATE TEMP VIEW IF NOT EXISTS (\w+) AS\n(.*?;\n)`)
+	seen := map[string]int{}
+	for _, q := range suite {
+		for _, m := range view.FindAllStringSubmatch(q.SQL, -1) {
+			seen[m[1]]++
+			if !strings.Contains(prep, "DROP VIEW IF EXISTS "+m[1]+";\nCREATE OR REPLACE TEMP TABLE "+m[1]+" AS\n"+m[2]) {
+				t.Errorf("%s: its view %s is not the table prepare.sql makes", q.Name, m[1])
+			}
+		}
+	}
+	for _, name := range []string{"stats_firsts", "stats_person_years"} {
+		if seen[name] < 2 {
+			t.Errorf("shared input %s is read by %d statistics", name, seen[name])
+		}
+	}
+}
+
+// A prepared session's tables hold its span and breakdown: once it is
+// closed, a statistic on the same database (here the only connection of
+// the pool) counts for its own span again, and a closed session refuses
+// to run.
+func TestPreparedTablesDoNotOutliveClose(t *testing.T) {
+	d := lakeDB(t)
+	d.db.SetMaxOpenConns(1)
+	ctx := context.Background()
+	suite, err := stats.Suite()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bySex := span
+	bySex.By = "sex"
+	want := map[string][]string{}
+	for _, name := range []string{"participants", "new_entrants", "stock_month_end", "cohorts"} {
+		want[name] = d.run(name, bySex)
+	}
+	p, err := stats.Prepare(ctx, d.db, span, suite) // by measure
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(p.Inputs, ","); got != "stats_firsts,stats_person_years" {
+		t.Fatalf("prepared inputs %s", got)
+	}
+	q, err := stats.Lookup("participants")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rows, err := p.Run(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byMeasure := d2(rows)
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := p.Run(ctx, q); err == nil {
+		t.Fatal("a closed Prepared ran a statistic")
+	}
+	for name, w := range want {
+		expect(t, name+" by sex after a prepared session by measure", d.run(name, bySex), w)
+	}
+	if strings.Join(byMeasure, "\n") == strings.Join(want["participants"], "\n") {
+		t.Fatal("participants by measure and by sex agree: the test tests nothing")
+	}
+
+	// Only the inputs the statistics read are prepared.
+	durations, err := stats.Lookup("durations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err = stats.Prepare(ctx, d.db, span, []stats.Query{durations, q})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if got := strings.Join(p.Inputs, ","); got != "stats_person_years" {
+		t.Fatalf("prepared inputs for durations and participants: %s", got)
+	}
+}
+
+func d2(rows [][]string) []string {
+	out := make([]string, len(rows))
+	for i, r := range rows {
+		out[i] = strings.Join(r, "|")
+	}
+	return out
+}
