@@ -10,7 +10,6 @@ import (
 	"os"
 	"unicode/utf8"
 
-	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/encoding/unicode"
 	"golang.org/x/text/transform"
 )
@@ -143,7 +142,7 @@ func decodeStream(raw *bufio.Reader, enc string) *bufio.Reader {
 	case encUTF8:
 		return raw
 	case encCP1252:
-		dec = charmap.Windows1252.NewDecoder()
+		dec = cp1252Decoder{}
 	case encUTF16LE, encUTF16BE:
 		// ExpectBOM reads the byte order mark and follows it.
 		dec = unicode.UTF16(unicode.LittleEndian, unicode.ExpectBOM).NewDecoder()
