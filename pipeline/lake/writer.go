@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/parquet-go/parquet-go"
 
@@ -111,6 +112,7 @@ type Writer struct {
 	cfg      config
 
 	open   map[Partition]*partFile
+	last   *partFile   // the open file written last, or nil
 	staged []*partFile // finished files, waiting for Commit
 	seq    int         // number of the next file
 	inRG   int64       // rows in unfinished row groups of open files
@@ -142,6 +144,8 @@ type partFile struct {
 	rows     int64           // rows in the file
 	rgRows   int64           // rows in the current, unfinished row group
 	lastUse  uint64
+
+	yearFirst, yearNext int32 // the days of the partition's year: [yearFirst, yearNext)
 }
 
 // hashWriter counts and hashes what parquet-go writes to the file.
@@ -222,16 +226,27 @@ func (w *Writer) Write(p Partition, r Row) error {
 	if w.state != writing {
 		return w.stateErr()
 	}
-	if err := p.Validate(); err != nil {
+	// Rows come in runs of one partition: the last file written is checked
+	// first, before validating p and looking it up.
+	pf := w.last
+	if pf == nil || pf.part != p {
+		if err := p.Validate(); err != nil {
+			return err
+		}
+		if p.Table != TablePseudonymised {
+			return fmt.Errorf("lake: partition %s: a Writer writes rows of the pseudonymised table only (see StageFile)", p.Dir())
+		}
+		pf = w.open[p]
+	}
+	var first, next int32 // days of the partition's year: [first, next)
+	if pf != nil {
+		first, next = pf.yearFirst, pf.yearNext
+	} else {
+		first, next = yearDays(p.StartYear)
+	}
+	if err := checkRow(first, next, &r); err != nil {
 		return err
 	}
-	if p.Table != TablePseudonymised {
-		return fmt.Errorf("lake: partition %s: a Writer writes rows of the pseudonymised table only (see StageFile)", p.Dir())
-	}
-	if err := checkRow(p, &r); err != nil {
-		return err
-	}
-	pf := w.open[p]
 	if pf == nil {
 		var err error
 		if pf, err = w.openFile(p); err != nil {
@@ -239,6 +254,7 @@ func (w *Writer) Write(p Partition, r Row) error {
 			return err
 		}
 	}
+	w.last = pf
 	w.tick++
 	pf.lastUse = w.tick
 
@@ -298,7 +314,14 @@ func (e *RowError) Error() string {
 	return "lake: invalid row: " + e.Field + ": " + e.Reason
 }
 
-func checkRow(p Partition, r *Row) error {
+// yearDays returns the first day of year y and of the year after, in days
+// since 1970-01-01.
+func yearDays(y int) (first, next int32) {
+	return Date(time.Date(y, time.January, 1, 0, 0, 0, 0, time.UTC)), Date(time.Date(y+1, time.January, 1, 0, 0, 0, 0, time.UTC))
+}
+
+// checkRow checks r for a partition whose year's days are [first, next).
+func checkRow(first, next int32, r *Row) error {
 	if r.Pseudonym != nil {
 		if *r.Pseudonym == ([16]byte{}) {
 			return &RowError{"pseudonym", "zero"}
@@ -317,7 +340,7 @@ func checkRow(p Partition, r *Row) error {
 	if r.Measure == "" {
 		return &RowError{"measure", "missing"}
 	}
-	if DateOf(r.PeriodStart).Year() != p.StartYear {
+	if r.PeriodStart < first || r.PeriodStart >= next {
 		return &RowError{"period_start", "not_in_partition_year"}
 	}
 	if r.PeriodEnd != nil && *r.PeriodEnd < r.PeriodStart {
@@ -389,6 +412,7 @@ func (w *Writer) openFile(p Partition) (*partFile, error) {
 		),
 		vals: make([]parquet.Value, batchRows*numColumns),
 	}
+	pf.yearFirst, pf.yearNext = yearDays(p.StartYear)
 	w.open[p] = pf
 	return pf, nil
 }
@@ -502,8 +526,8 @@ func (pf *partFile) flush() error {
 			}
 		}
 	}
-	// parquet-go has copied the values; the buffers can be reused.
-	clear(pf.vals)
+	// parquet-go has copied the values; the buffers can be reused (vals
+	// points into bytes only, so nothing stays reachable through it).
 	pf.buffered = 0
 	pf.bytes = pf.bytes[:0]
 	return nil
@@ -513,6 +537,9 @@ func (pf *partFile) flush() error {
 // the open set to the staged list.
 func (w *Writer) finish(pf *partFile) error {
 	delete(w.open, pf.part)
+	if w.last == pf {
+		w.last = nil
+	}
 	w.inRG -= pf.rgRows
 	pf.rgRows = 0
 	err := pf.flush()
