@@ -29,14 +29,17 @@ WITH flagged AS (
     FROM lake
     WHERE pseudonym IS NOT NULL
 )
-SELECT year(period_end)::INTEGER AS year, category,
-       count(DISTINCT pseudonym) AS ended_persons,
-       count(DISTINCT pseudonym) FILTER (WHERE reentered) AS reentered_persons,
+SELECT year, category, count(*) AS ended_persons, count(*) FILTER (WHERE reentered) AS reentered_persons,
        'pseudonymised' AS basis
-FROM flagged
-WHERE period_end IS NOT NULL
-  AND year(period_end) BETWEEN getvariable('from_year') AND getvariable('to_year')
-  AND year(period_end) NOT IN (SELECT year FROM aggregates)
+FROM (
+    -- each person once per year and category of an ended row (one hash
+    -- table, where two DISTINCT counts would build one each)
+    SELECT year(period_end)::INTEGER AS year, category, pseudonym, bool_or(reentered) AS reentered
+    FROM flagged
+    WHERE period_end IS NOT NULL
+      AND year(period_end) BETWEEN getvariable('from_year') AND getvariable('to_year')
+      AND year(period_end) NOT IN (SELECT year FROM aggregates)
+    GROUP BY ALL)
 GROUP BY ALL
 UNION ALL
 SELECT e.year, CASE coalesce(getvariable('breakdown'), 'measure')
