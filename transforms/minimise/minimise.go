@@ -72,7 +72,8 @@ func (p Policy) Names() []string {
 }
 
 // Attributes are the declared attributes of one row; nil means not kept (or
-// not known for this identifier kind).
+// not known for this identifier kind). Sex and AgeBand point to values that
+// all rows share: they must not be written through.
 type Attributes struct {
 	Sex          *string
 	AgeBand      *string
@@ -99,13 +100,16 @@ var (
 func AgeBands() []string { return append([]string(nil), bandNames...) }
 
 // AgeBand returns the band for an age in completed years.
-func AgeBand(age int) string {
+func AgeBand(age int) string { return bandNames[ageBand(age)] }
+
+// ageBand returns the index of the band for an age in bandNames.
+func ageBand(age int) int {
 	for i := len(bands) - 1; i >= 0; i-- {
 		if age >= bands[i].lo {
-			return bandNames[i]
+			return i
 		}
 	}
-	return bandNames[0]
+	return 0
 }
 
 // Derive computes the declared attributes for one row. start is the period
@@ -122,8 +126,7 @@ func (p Policy) Derive(id identity.ID, start time.Time, municipality string) Att
 		}
 	}
 	if p.AgeBand && !id.Birth.IsZero() {
-		b := AgeBand(id.AgeAt(start))
-		a.AgeBand = &b
+		a.AgeBand = &bandNames[ageBand(id.AgeAt(start))] // shared, like sexK
 	}
 	if p.Municipality && municipality != "" {
 		m := municipality
