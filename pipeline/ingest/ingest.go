@@ -595,7 +595,7 @@ func field(row source.Row, i int) string {
 }
 
 // convert is the path of one row from export to lake.
-func (fr *fileRun) convert(pz *pseudonym.Pseudonymizer, row source.Row) (merge.Entry, *rejection) {
+func (fr *fileRun) convert(pz *pseudonym.Pseudonymizer, sl *slab, row source.Row) (merge.Entry, *rejection) {
 	var none merge.Entry
 	if row.NumFields != fr.width {
 		return none, &rejection{"", ReasonFieldCount}
@@ -669,8 +669,7 @@ func (fr *fileRun) convert(pz *pseudonym.Pseudonymizer, row source.Row) (merge.E
 		RunID:       fr.rep.RunID,
 	}
 	if linked {
-		p := [16]byte(pz.Pseudonym(kind, id.Canonical))
-		out.Pseudonym = &p
+		out.Pseudonym = sl.pseudonym([16]byte(pz.Pseudonym(kind, id.Canonical)))
 	}
 	byRecordID := false
 	if rid := strings.TrimSpace(field(row, fr.recordID)); fr.recordID >= 0 && rid != "" {
@@ -680,8 +679,7 @@ func (fr *fileRun) convert(pz *pseudonym.Pseudonymizer, row source.Row) (merge.E
 		out.RecordKey = [16]byte(pz.RecordKey(fr.src.Name, kind, id.Canonical, measure, yyyymmdd(per.Start)))
 	}
 	if !per.Ongoing() {
-		e := lake.Date(per.End)
-		out.PeriodEnd = &e
+		out.PeriodEnd = sl.date(lake.Date(per.End))
 	}
 
 	// 6. Minimise: only the attributes the policy declares.
@@ -701,8 +699,7 @@ func (fr *fileRun) convert(pz *pseudonym.Pseudonymizer, row source.Row) (merge.E
 	if p := fr.src.Retention; p != nil {
 		var until, end time.Time
 		if lu, ok := p.LinkableUntil(id.Birth); ok {
-			d := lake.Date(lu)
-			out.LinkableUntil = &d
+			out.LinkableUntil = sl.date(lake.Date(lu))
 			until = lu
 		}
 		if !per.Ongoing() {

@@ -173,10 +173,11 @@ func (r *run) startReaders(files []*prepared) *readers {
 		rd.wg.Add(1)
 		go func() {
 			defer rd.wg.Done()
+			var sl slab
 			for {
 				select {
 				case c := <-rd.work:
-					c.convert(pz)
+					c.convert(pz, &sl)
 					close(c.done)
 					rd.poke()
 				case <-rd.quit:
@@ -309,13 +310,13 @@ func (rd *readers) recycle(c *chunk) {
 }
 
 // convert converts the chunk's records that were read.
-func (c *chunk) convert(pz *pseudonym.Pseudonymizer) {
+func (c *chunk) convert(pz *pseudonym.Pseudonymizer, sl *slab) {
 	for i := range c.items {
 		it := &c.items[i]
 		if it.reason != "" {
 			continue
 		}
-		e, rej := c.fr.convert(pz, it.row)
+		e, rej := c.fr.convert(pz, sl, it.row)
 		if rej != nil {
 			it.field, it.reason = rej.field, rej.reason
 		} else {
@@ -510,4 +511,30 @@ func (rd *readers) consume(p *prepared, batch *merge.Batch) (bool, error) {
 			return true, nil
 		}
 	}
+}
+
+// slab hands out the pseudonyms and dates a converted row points to from
+// shared allocations, a few hundred rows' worth at a time, instead of one
+// allocation each. A worker has its own; the values never change once set.
+type slab struct {
+	pseud [][16]byte
+	dates []int32
+}
+
+func (s *slab) pseudonym(v [16]byte) *[16]byte {
+	if len(s.pseud) == 0 {
+		s.pseud = make([][16]byte, chunkRows)
+	}
+	p := &s.pseud[0]
+	*p, s.pseud = v, s.pseud[1:]
+	return p
+}
+
+func (s *slab) date(v int32) *int32 {
+	if len(s.dates) == 0 {
+		s.dates = make([]int32, 2*chunkRows)
+	}
+	p := &s.dates[0]
+	*p, s.dates = v, s.dates[1:]
+	return p
 }
