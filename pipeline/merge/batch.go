@@ -152,7 +152,7 @@ func (b *Batch) add(seq uint64, e *Entry) error {
 	}
 	off := len(b.arena)
 	b.arena = b.tab.encode(b.arena, seq, e)
-	b.refs = append(b.refs, ref{key: e.Row.RecordKey, seq: seq, src: b.tab.id(e.Source),
+	b.refs = append(b.refs, ref{key: e.Row.RecordKey, seq: seq, src: b.tab.idAt(slotSource, e.Source),
 		off: uint32(off), n: uint32(len(b.arena) - off)})
 	b.added++
 	b.parts[e.partition()] = true

@@ -45,6 +45,48 @@ type strtab struct {
 	// the unused rest of the slabs decoded values are taken from
 	pseuds [][16]byte
 	int32s []int32
+	// the last string of each field encode interns: a row's strings are
+	// mostly those of the row before (source, key ID, run ID, kind), so most
+	// lookups end with one comparison instead of hashing the string.
+	last [numSlots]lastID
+}
+
+// Fields with a slot in strtab.last.
+const (
+	slotSource = iota
+	slotKeyID
+	slotKind
+	slotMeasure
+	slotRunID
+	slotSex
+	slotAgeBand
+	slotMunicipality
+	numSlots
+)
+
+type lastID struct {
+	s  string
+	id uint64
+	ok bool
+}
+
+// idAt is id(s), remembering s in the field's slot.
+func (t *strtab) idAt(slot int, s string) uint64 {
+	c := &t.last[slot]
+	if c.ok && c.s == s {
+		return c.id
+	}
+	id := t.id(s)
+	*c = lastID{s: s, id: id, ok: true}
+	return id
+}
+
+// optIDAt is optID(s), remembering s in the field's slot.
+func (t *strtab) optIDAt(slot int, s *string) uint64 {
+	if s == nil {
+		return 0
+	}
+	return t.idAt(slot, *s) + 1
 }
 
 func newStrtab() *strtab { return &strtab{ids: map[string]uint64{}} }
@@ -151,14 +193,14 @@ func (t *strtab) encode(buf []byte, seq uint64, e *Entry) []byte {
 	if r.PeriodEnd != nil {
 		buf = binary.AppendVarint(buf, int64(*r.PeriodEnd))
 	}
-	buf = binary.AppendUvarint(buf, t.id(e.Source))
-	buf = binary.AppendUvarint(buf, t.id(r.KeyID))
-	buf = binary.AppendUvarint(buf, t.id(r.IDKind))
-	buf = binary.AppendUvarint(buf, t.id(r.Measure))
-	buf = binary.AppendUvarint(buf, t.id(r.RunID))
-	buf = binary.AppendUvarint(buf, t.optID(r.Sex))
-	buf = binary.AppendUvarint(buf, t.optID(r.AgeBand))
-	buf = binary.AppendUvarint(buf, t.optID(r.Municipality))
+	buf = binary.AppendUvarint(buf, t.idAt(slotSource, e.Source))
+	buf = binary.AppendUvarint(buf, t.idAt(slotKeyID, r.KeyID))
+	buf = binary.AppendUvarint(buf, t.idAt(slotKind, r.IDKind))
+	buf = binary.AppendUvarint(buf, t.idAt(slotMeasure, r.Measure))
+	buf = binary.AppendUvarint(buf, t.idAt(slotRunID, r.RunID))
+	buf = binary.AppendUvarint(buf, t.optIDAt(slotSex, r.Sex))
+	buf = binary.AppendUvarint(buf, t.optIDAt(slotAgeBand, r.AgeBand))
+	buf = binary.AppendUvarint(buf, t.optIDAt(slotMunicipality, r.Municipality))
 	if len(extraFields) > 0 {
 		v := reflect.ValueOf(r).Elem()
 		for _, i := range extraFields {
