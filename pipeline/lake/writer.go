@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress/zstd"
 
 	"github.com/gallra/gallra/pipeline/atomicfile"
 )
@@ -45,6 +46,13 @@ const batchRows = 256
 // pageBufferSize is parquet-go's uncompressed page buffer per column. Smaller
 // than its default (256 KiB) because a writer may hold many partitions open.
 const pageBufferSize = 64 << 10
+
+// zstdFastest compresses the lake's pages. Most of a file's bytes are
+// random 16-byte pseudonyms and record keys, which no level compresses, so
+// the fastest level costs 0.16% in size (a generated 1M-row night: 35.85 ->
+// 35.91 MB) and saves about 5% of the Writer's CPU against parquet-go's
+// default level (SpeedDefault, zstd level 3).
+var zstdFastest = zstd.Codec{Level: zstd.SpeedFastest}
 
 // FileInfo describes one file that Commit placed in the lake.
 type FileInfo struct {
@@ -403,7 +411,7 @@ func (w *Writer) openFile(p Partition) (*partFile, error) {
 		out:   out,
 		pw: parquet.NewWriter(out,
 			fileSchema,
-			parquet.Compression(&parquet.Zstd),
+			parquet.Compression(&zstdFastest),
 			parquet.MaxRowsPerRowGroup(w.cfg.maxRowsPerRowGroup),
 			parquet.PageBufferSize(pageBufferSize),
 			parquet.CreatedBy("gallra", "lake", "v1"),
