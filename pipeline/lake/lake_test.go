@@ -1,6 +1,7 @@
 package lake
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/encoding/thrift"
 	"github.com/parquet-go/parquet-go/format"
 )
 
@@ -434,6 +436,10 @@ func TestFileMetadata(t *testing.T) {
 	}
 
 	md := pf.Metadata()
+	data, err := os.ReadFile(f.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
 	if md.NumRows != n {
 		t.Errorf("file has %d rows, want %d", md.NumRows, n)
 	}
@@ -459,6 +465,21 @@ func TestFileMetadata(t *testing.T) {
 			hasDict := m.DictionaryPageOffset != 0 || containsEncoding(m.Encoding, format.RLEDictionary)
 			if dict[name] != hasDict {
 				t.Errorf("row group %d column %s: dictionary encoding %v, want %v", g, name, hasDict, dict[name])
+			}
+		}
+		// Statistics live in the column chunk and the column index, not
+		// in the data page headers (see the DataPageStatistics option).
+		for _, cc := range rg.Columns {
+			m := cc.MetaData
+			var h format.PageHeader
+			r := new(thrift.CompactProtocol).NewReader(bytes.NewReader(data[m.DataPageOffset:]))
+			if err := thrift.NewDecoder(r).Decode(&h); err != nil {
+				t.Fatalf("row group %d column %s: data page header: %v", g, m.PathInSchema[0], err)
+			}
+			if !h.DataPageHeaderV2.Valid {
+				t.Errorf("row group %d column %s: first data page is not v2", g, m.PathInSchema[0])
+			} else if st := h.DataPageHeaderV2.V.Statistics; st.MinValue != nil || st.MaxValue != nil {
+				t.Errorf("row group %d column %s: data page header carries statistics", g, m.PathInSchema[0])
 			}
 		}
 		// Null counts: exactly the unlinked rows, all period_end.

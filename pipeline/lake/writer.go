@@ -414,6 +414,11 @@ func (w *Writer) openFile(p Partition) (*partFile, error) {
 			parquet.Compression(&zstdFastest),
 			parquet.MaxRowsPerRowGroup(w.cfg.maxRowsPerRowGroup),
 			parquet.PageBufferSize(pageBufferSize),
+			// Statistics go into the column chunks and the column index,
+			// not into every data page header as well: parquet-go computes
+			// a page's bounds once for each, and readers (DuckDB's row
+			// group pruning, the page index) use the other two.
+			parquet.DataPageStatistics(false),
 			parquet.CreatedBy("gallra", "lake", "v1"),
 			parquet.KeyValueMetadata("gallra.partition", p.Dir()),
 			parquet.KeyValueMetadata("gallra.run_id", w.runID),
