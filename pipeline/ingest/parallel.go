@@ -146,6 +146,7 @@ type readers struct {
 	next    int // files[:next] have been started
 	active  int // started files not finished
 	decided int // files[:decided] are decided
+	first   int // files[:first] are finished
 	work    chan *chunk
 	notify  chan struct{} // something the run's goroutine waits for happened
 	quit    chan struct{}
@@ -347,7 +348,10 @@ func (rd *readers) step(batch *merge.Batch) (bool, error) {
 		rd.decided++
 		did = true
 	}
-	for _, p := range rd.files[:rd.decided] {
+	for rd.first < rd.decided && rd.files[rd.first].finished {
+		rd.first++
+	}
+	for _, p := range rd.files[rd.first:rd.decided] {
 		if p.reading && !p.finished {
 			d, err := rd.consume(p, batch)
 			if err != nil {
