@@ -38,6 +38,9 @@ rows. The last column, basis, says which: frozen or pseudonymised. Frozen years 
 kept by source and by measure only: for them a breakdown by sex, age_band or
 municipality gives one row, category TOTAL.
 
+Several statistics share one preparation (pipeline/stats/prepare.sql: what they need per
+person, computed once). DuckDB gets --memory-limit, by default half of this machine's memory.
+
 Example:
   gallra stats --config gallra.toml --from 2017 --to 2026 participants reentry
   gallra stats --config gallra.toml --by sex participants`,
