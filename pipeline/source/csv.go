@@ -10,6 +10,7 @@ import (
 	"os"
 	"unicode/utf8"
 
+	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/encoding/unicode"
 	"golang.org/x/text/transform"
 )
@@ -142,7 +143,7 @@ func decodeStream(raw *bufio.Reader, enc string) *bufio.Reader {
 	case encUTF8:
 		return raw
 	case encCP1252:
-		dec = cp1252Decoder{}
+		dec = charmap.Windows1252.NewDecoder()
 	case encUTF16LE, encUTF16BE:
 		// ExpectBOM reads the byte order mark and follows it.
 		dec = unicode.UTF16(unicode.LittleEndian, unicode.ExpectBOM).NewDecoder()
