@@ -1,89 +1,16 @@
--- The suite's preparation step: the shared inputs that several statistics
--- read, materialised once for a span and breakdown as temporary tables, so
--- that the statistics that read them do not each hash the lake's rows by
--- person again. Without it every statistic still runs alone: it creates
--- its inputs as temporary views over the lake (CREATE TEMP VIEW IF NOT
--- EXISTS, the same SELECT as here), which a table of the same name made
--- here replaces. In the duckdb CLI, after views.sql and the SET VARIABLE
--- lines the statistics need (see package stats), `.read prepare.sql`, then
--- the statistics; the tables hold the span and breakdown they were made
--- with, so drop them (DROP TABLE stats_firsts; DROP TABLE
--- stats_person_years;) before changing either.
---
--- stats_firsts: each linked person's first start and the category of that
--- first participation (a tie on the first day goes to the alphabetically
--- first measure, then source); new_entrants and cohorts read it.
-DROP VIEW IF EXISTS stats_firsts;
-CREATE OR REPLACE TEMP TABLE stats_firsts AS
-SELECT pseudonym, min(period_start) AS first_start,
-       -- arg_min_null, so that a first row whose category is NULL (not kept) is not skipped
-       arg_min_null(CASE coalesce(getvariable('breakdown'), 'measure')
-                        WHEN 'measure' THEN measure WHEN 'source' THEN source WHEN 'sex' THEN sex
-                        WHEN 'age_band' THEN age_band WHEN 'municipality' THEN municipality END,
-                    (period_start, measure, source)) AS category
-FROM lake
-WHERE pseudonym IS NOT NULL
-GROUP BY pseudonym;
--- stats_person_years: for every category and year of the span, the linked
--- persons active in the year, by the 12-bit mask of the year's month ends
--- they were in (month_ends, bit 0 = January; 0 = active in the year but at
--- no month end), each person once per category and year however many
--- rows; participants and stock_month_end read it.
-DROP VIEW IF EXISTS stats_person_years;
-CREATE OR REPLACE TEMP TABLE stats_person_years AS
-WITH categories AS (
-    -- the breakdown's categories (NULL where not kept) and a number for each
-    SELECT category, (row_number() OVER (ORDER BY category))::INTEGER AS slot
-    FROM (SELECT DISTINCT CASE coalesce(getvariable('breakdown'), 'measure')
-                     WHEN 'measure' THEN measure WHEN 'source' THEN source WHEN 'sex' THEN sex
-                     WHEN 'age_band' THEN age_band WHEN 'municipality' THEN municipality END AS category
-          FROM lake WHERE pseudonym IS NOT NULL)
-), rows AS NOT MATERIALIZED (
-    -- the years of the span each row is active in (ya to yb) and the month
-    -- ends it covers (ma to mb), as indexes from the span's first year and
-    -- month; a month end counts from the month of the start to the month of
-    -- the end, less that month when the end is before its last day
-    SELECT l.pseudonym, c.slot,
-           greatest(year(l.period_start), getvariable('from_year')) - getvariable('from_year') AS ya,
-           least(coalesce(year(l.period_end), getvariable('to_year')), getvariable('to_year')) - getvariable('from_year') AS yb,
-           greatest((year(l.period_start) - getvariable('from_year')) * 12 + month(l.period_start) - 1, 0) AS ma,
-           least(CASE WHEN l.period_end IS NULL THEN (getvariable('to_year') - getvariable('from_year') + 1) * 12 - 1
-                      ELSE (year(l.period_end) - getvariable('from_year')) * 12 + month(l.period_end) - 1
-                           - CASE WHEN l.period_end = last_day(l.period_end) THEN 0 ELSE 1 END END,
-                 (getvariable('to_year') - getvariable('from_year') + 1) * 12 - 1) AS mb
-    FROM lake l
-    JOIN categories c ON c.category IS NOT DISTINCT FROM CASE coalesce(getvariable('breakdown'), 'measure')
-               WHEN 'measure' THEN l.measure WHEN 'source' THEN l.source WHEN 'sex' THEN l.sex
-               WHEN 'age_band' THEN l.age_band WHEN 'municipality' THEN l.municipality END
-    WHERE l.pseudonym IS NOT NULL
-      AND l.period_start <= make_date(getvariable('to_year'), 12, 31)
-      AND (l.period_end IS NULL OR l.period_end >= make_date(getvariable('from_year'), 1, 1))
-), blocks AS (
-    -- blocks of ten years (120 month ends: a month end is one bit of a
-    -- HUGEINT); a row across blocks gives a row in each
-    SELECT pseudonym, slot, blk,
-           ((1 << (least(yb, blk * 10 + 9) - blk * 10 + 1)) - (1 << (greatest(ya, blk * 10) - blk * 10)))::INTEGER AS years,
-           CASE WHEN greatest(ma, blk * 120) <= least(mb, blk * 120 + 119)
-                THEN (1::HUGEINT << (least(mb, blk * 120 + 119) - blk * 120 + 1)) - (1::HUGEINT << (greatest(ma, blk * 120) - blk * 120))
-                ELSE 0::HUGEINT END AS months
-    FROM (SELECT pseudonym, slot, ya, yb, ma, mb, ya // 10 AS blk FROM rows
-          UNION ALL
-          SELECT pseudonym, slot, ya, yb, ma, mb, blk
-          FROM rows, unnest(range(ya // 10 + 1, yb // 10 + 1)) t(blk)
-          WHERE ya // 10 < yb // 10 AND getvariable('to_year') - getvariable('from_year') >= 10)
-), persons AS (
-    -- a person's years and month ends in a category, once however many rows
-    -- cover them
-    SELECT slot, blk, bit_or(years) AS years, bit_or(months) AS months
-    FROM blocks
-    GROUP BY pseudonym, slot, blk
-)
--- the persons of a category active in a year, by the 12-bit mask of the
--- year's month ends they were in (0: active in the year at no month end)
-SELECT c.category, (getvariable('from_year') + y)::INTEGER AS year,
-       ((months >> ((y % 10) * 12)::INTEGER) & 4095)::INTEGER AS month_ends, sum(n)::BIGINT AS persons
-FROM (SELECT slot, blk * 10 + unnest(range(0, 10)) AS y, years, months, n
-      FROM (SELECT slot, blk, years, months, count(*) AS n FROM persons GROUP BY ALL))
-JOIN categories c USING (slot)
-WHERE (years >> (y % 10)::INTEGER) & 1 = 1
-GROUP BY ALL;
+-- The suite's preparation step: each shared input of inputs.sql, which
+-- several statistics read, materialised once as a temporary table of the
+-- same name (computed through its view, then put in the view's place), so
+-- that the statistics that read it do not each hash the lake's rows by
+-- person again. In the duckdb CLI: after views.sql, the SET VARIABLE lines
+-- the statistics need (see package stats) and `.read inputs.sql`, `.read
+-- prepare.sql`, then the statistics. The tables hold the span and
+-- breakdown they were made with: to change either, drop them (DROP TABLE
+-- stats_firsts; DROP TABLE stats_person_years;) and read inputs.sql and
+-- this file again.
+CREATE OR REPLACE TEMP TABLE stats_firsts__prepared AS SELECT * FROM stats_firsts;
+DROP VIEW stats_firsts;
+ALTER TABLE stats_firsts__prepared RENAME TO stats_firsts;
+CREATE OR REPLACE TEMP TABLE stats_person_years__prepared AS SELECT * FROM stats_person_years;
+DROP VIEW stats_person_years;
+ALTER TABLE stats_person_years__prepared RENAME TO stats_person_years;

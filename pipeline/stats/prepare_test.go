@@ -9,28 +9,36 @@ import (
 	"github.com/gallra/gallra/pipeline/stats"
 )
 
-// Every statistic that reads a shared input defines it as a view with the
-// very SELECT that prepare.sql materialises, so that a statistic gives the
-// same rows alone and after the preparation step.
-func TestSharedInputsMatchPrepareSQL(t *testing.T) {
+// Every shared input is defined once, as a view in inputs.sql, which
+// prepare.sql materialises and at least two statistics read (none defines
+// it again), so that a statistic gives the same rows alone and after the
+// preparation step.
+func TestSharedInputsAreDefinedOnce(t *testing.T) {
 	suite, err := stats.Suite()
 	if err != nil {
 		t.Fatal(err)
 	}
+	views := regexp.MustCompile(`(?m)^CREATE TEMP VIEW IF NOT EXISTS (\w+) AS$`).FindAllStringSubmatch(stats.InputsSQL(), -1)
+	if len(views) < 2 {
+		t.Fatalf("inputs.sql defines %d inputs", len(views))
+	}
 	prep := stats.PrepareSQL()
-	view := regexp.MustCompile(`(?s)CREATE TEMP VIEW IF NOT EXISTS (\w+) AS\n(.*?;\n)`)
-	seen := map[string]int{}
-	for _, q := range suite {
-		for _, m := range view.FindAllStringSubmatch(q.SQL, -1) {
-			seen[m[1]]++
-			if !strings.Contains(prep, "DROP VIEW IF EXISTS "+m[1]+";\nCREATE OR REPLACE TEMP TABLE "+m[1]+" AS\n"+m[2]) {
-				t.Errorf("%s: its view %s is not the table prepare.sql makes", q.Name, m[1])
+	for _, v := range views {
+		name := v[1]
+		if !strings.Contains(prep, "CREATE OR REPLACE TEMP TABLE "+name+"__prepared AS SELECT * FROM "+name+";\nDROP VIEW "+name+";\nALTER TABLE "+name+"__prepared RENAME TO "+name+";\n") {
+			t.Errorf("prepare.sql does not materialise %s", name)
+		}
+		readers := 0
+		for _, q := range suite {
+			if strings.Contains(q.SQL, "CREATE TEMP VIEW IF NOT EXISTS "+name) {
+				t.Errorf("%s defines the shared input %s again", q.Name, name)
+			}
+			if strings.Contains(q.SQL, name) {
+				readers++
 			}
 		}
-	}
-	for _, name := range []string{"stats_firsts", "stats_person_years"} {
-		if seen[name] < 2 {
-			t.Errorf("shared input %s is read by %d statistics", name, seen[name])
+		if readers < 2 {
+			t.Errorf("shared input %s is read by %d statistics", name, readers)
 		}
 	}
 }

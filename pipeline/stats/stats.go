@@ -10,6 +10,7 @@
 //
 //	SET VARIABLE from_year = 2016; SET VARIABLE to_year = 2025;
 //	SET VARIABLE breakdown = 'source'; -- unset: by measure
+//	.read pipeline/stats/inputs.sql
 //
 // Counts of persons use linked rows only (a pseudonym); unlinked rows count
 // as participations, and so do the anonymised tier's rows (view
@@ -36,13 +37,12 @@
 // 100M rows need several GB.
 //
 // What several statistics need per person is a shared input, named
-// stats_*: each statistic that reads one creates it as a temporary view
-// over the lake (CREATE TEMP VIEW IF NOT EXISTS, so a file runs alone in
-// the duckdb CLI), and the suite's preparation step, prepare.sql, makes it
-// a temporary table of the same name, computed once: stats_firsts (each
-// person's first start and its category: new_entrants, cohorts) and
-// stats_person_years (persons by category, year and month ends:
-// participants, stock_month_end). [Run] runs one statistic alone;
+// stats_* and defined once, in inputs.sql, as a temporary view over the
+// lake: stats_firsts (each person's first start and its category:
+// new_entrants, cohorts) and stats_person_years (persons by category, year
+// and month ends: participants, stock_month_end). The suite's preparation
+// step, prepare.sql, turns each view into a temporary table of the same
+// name, computed once. [Run] runs one statistic alone (after inputs.sql);
 // [Prepare] prepares a session for several, whose results are the same.
 package stats
 
@@ -64,7 +64,7 @@ import (
 	"github.com/gallra/gallra/pipeline/duck"
 )
 
-//go:embed sql/*.sql prepare.sql
+//go:embed sql/*.sql inputs.sql prepare.sql
 var files embed.FS
 
 // Query is one statistic of the suite.
@@ -208,7 +208,19 @@ func Run(ctx context.Context, db *sql.DB, q Query, s Span) ([]string, [][]string
 	if err := setSpan(ctx, conn, s); err != nil {
 		return nil, nil, err
 	}
+	if _, err := conn.ExecContext(ctx, InputsSQL()); err != nil {
+		return nil, nil, fmt.Errorf("stats: inputs: %w", err)
+	}
 	return duck.Query(ctx, conn, q.SQL)
+}
+
+// embedded returns one of the package's embedded SQL files.
+func embedded(name string) string {
+	b, err := files.ReadFile(name)
+	if err != nil {
+		panic(err) // embedded
+	}
+	return string(b)
 }
 
 // setSpan checks s and sets the variables the statistics read.
@@ -247,26 +259,27 @@ func setSpan(ctx context.Context, conn *sql.Conn, s Span) error {
 	return nil
 }
 
-// PrepareSQL returns the suite's preparation step (prepare.sql): for each
-// shared input that several statistics read, a statement that drops the
-// input's view, if the session has one, and one that materialises the
-// input as a temporary table for the span and breakdown the variables
-// give. An analyst runs it in the duckdb CLI after views.sql and the SET
-// VARIABLE lines, before the statistics.
-func PrepareSQL() string {
-	b, err := files.ReadFile("prepare.sql")
-	if err != nil {
-		panic(err) // embedded
-	}
-	return string(b)
-}
+// InputsSQL returns the shared inputs (inputs.sql): a temporary view per
+// input, over the lake, for the span and breakdown the variables give; a
+// table of the same name already there stays. Run and Prepare run it
+// before anything else; an analyst runs it in the duckdb CLI after
+// views.sql and the SET VARIABLE lines, before a statistic.
+func InputsSQL() string { return embedded("inputs.sql") }
 
-// input is one shared input of prepare.sql: its name and its two statements.
+// PrepareSQL returns the suite's preparation step (prepare.sql): for each
+// shared input of InputsSQL, the statements that compute its view once
+// into a temporary table and put the table in the view's place. An
+// analyst runs it in the duckdb CLI after InputsSQL, before the
+// statistics.
+func PrepareSQL() string { return embedded("prepare.sql") }
+
+// input is one shared input of prepare.sql: its name and the statements
+// that materialise it.
 type input struct {
 	name, sql string
 }
 
-var inputRE = regexp.MustCompile(`(?ms)^DROP VIEW IF EXISTS (\w+);\nCREATE OR REPLACE TEMP TABLE \w+ AS\n.*?;\n`)
+var inputRE = regexp.MustCompile(`(?m)^CREATE OR REPLACE TEMP TABLE (\w+)__prepared AS .*;\nDROP VIEW \w+;\nALTER TABLE \w+ RENAME TO \w+;\n`)
 
 // inputs returns the shared inputs of prepare.sql in file order.
 func inputs() []input {
@@ -304,18 +317,26 @@ func Prepare(ctx context.Context, db *sql.DB, s Span, qs []Query) (*Prepared, er
 		p.Close()
 		return nil, err
 	}
+	var needed []input
 	for _, in := range inputs() {
 		if !slices.ContainsFunc(qs, func(q Query) bool { return strings.Contains(q.SQL, in.name) }) {
 			continue
 		}
-		// A table of this name left on the connection would survive the
-		// DROP VIEW; the pool's connections come from Run (views) or
-		// from a Prepared, which discards its connection, so this is
-		// only a safeguard.
+		// A table of this name left on the connection would keep its
+		// span; the pool's connections come from Run (views) or from a
+		// Prepared, which discards its connection, so this is only a
+		// safeguard. (A view of the name is left: inputs.sql keeps it.)
 		if _, err := conn.ExecContext(ctx, "DROP TABLE IF EXISTS temp.main."+in.name); err != nil && !strings.Contains(err.Error(), "trying to drop type Table") {
 			p.Close()
 			return nil, fmt.Errorf("stats: prepare %s: %w", in.name, err)
 		}
+		needed = append(needed, in)
+	}
+	if _, err := conn.ExecContext(ctx, InputsSQL()); err != nil {
+		p.Close()
+		return nil, fmt.Errorf("stats: inputs: %w", err)
+	}
+	for _, in := range needed {
 		if _, err := conn.ExecContext(ctx, in.sql); err != nil {
 			p.Close()
 			return nil, fmt.Errorf("stats: prepare %s: %w", in.name, err)

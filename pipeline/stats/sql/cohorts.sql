@@ -12,18 +12,7 @@
 --   the alphabetically first measure, then source.
 -- params: from_year, to_year, as_of, breakdown
 
--- The shared input stats_firsts (see ../prepare.sql): a view over the lake
--- unless the suite's preparation step has made it a table already.
-CREATE TEMP VIEW IF NOT EXISTS stats_firsts AS
-SELECT pseudonym, min(period_start) AS first_start,
-       -- arg_min_null, so that a first row whose category is NULL (not kept) is not skipped
-       arg_min_null(CASE coalesce(getvariable('breakdown'), 'measure')
-                        WHEN 'measure' THEN measure WHEN 'source' THEN source WHEN 'sex' THEN sex
-                        WHEN 'age_band' THEN age_band WHEN 'municipality' THEN municipality END,
-                    (period_start, measure, source)) AS category
-FROM lake
-WHERE pseudonym IS NOT NULL
-GROUP BY pseudonym;
+-- Reads the shared input stats_firsts (../inputs.sql).
 WITH cohort AS (
     SELECT pseudonym, year(first_start)::INTEGER AS cohort, category,
            (first_start + to_years(1))::DATE AS ann1, (first_start + to_years(2))::DATE AS ann2,

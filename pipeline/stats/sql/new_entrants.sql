@@ -20,18 +20,7 @@
 --   are anonymised looks new.
 -- params: from_year, to_year, breakdown
 
--- The shared input stats_firsts (see ../prepare.sql): a view over the lake
--- unless the suite's preparation step has made it a table already.
-CREATE TEMP VIEW IF NOT EXISTS stats_firsts AS
-SELECT pseudonym, min(period_start) AS first_start,
-       -- arg_min_null, so that a first row whose category is NULL (not kept) is not skipped
-       arg_min_null(CASE coalesce(getvariable('breakdown'), 'measure')
-                        WHEN 'measure' THEN measure WHEN 'source' THEN source WHEN 'sex' THEN sex
-                        WHEN 'age_band' THEN age_band WHEN 'municipality' THEN municipality END,
-                    (period_start, measure, source)) AS category
-FROM lake
-WHERE pseudonym IS NOT NULL
-GROUP BY pseudonym;
+-- Reads the shared input stats_firsts (../inputs.sql).
 SELECT year(first_start)::INTEGER AS year, category, count(*) AS new_entrants,
        'pseudonymised' AS basis
 FROM stats_firsts
