@@ -595,7 +595,7 @@ func field(row source.Row, i int) string {
 }
 
 // convert is the path of one row from export to lake.
-func (fr *fileRun) convert(pz *pseudonym.Pseudonymizer, sl *slab, row source.Row) (merge.Entry, *rejection) {
+func (fr *fileRun) convert(pz *pseudonym.Pseudonymizer, sl *slabs, row source.Row) (merge.Entry, *rejection) {
 	var none merge.Entry
 	if row.NumFields != fr.width {
 		return none, &rejection{"", ReasonFieldCount}
@@ -669,7 +669,7 @@ func (fr *fileRun) convert(pz *pseudonym.Pseudonymizer, sl *slab, row source.Row
 		RunID:       fr.rep.RunID,
 	}
 	if linked {
-		out.Pseudonym = sl.pseudonym([16]byte(pz.Pseudonym(kind, id.Canonical)))
+		out.Pseudonym = sl.pseud.New([16]byte(pz.Pseudonym(kind, id.Canonical)))
 	}
 	byRecordID := false
 	if rid := strings.TrimSpace(field(row, fr.recordID)); fr.recordID >= 0 && rid != "" {
@@ -679,7 +679,7 @@ func (fr *fileRun) convert(pz *pseudonym.Pseudonymizer, sl *slab, row source.Row
 		out.RecordKey = [16]byte(pz.RecordKey(fr.src.Name, kind, id.Canonical, measure, yyyymmdd(per.Start)))
 	}
 	if !per.Ongoing() {
-		out.PeriodEnd = sl.date(lake.Date(per.End))
+		out.PeriodEnd = sl.dates.New(lake.Date(per.End))
 	}
 
 	// 6. Minimise: only the attributes the policy declares.
@@ -699,7 +699,7 @@ func (fr *fileRun) convert(pz *pseudonym.Pseudonymizer, sl *slab, row source.Row
 	if p := fr.src.Retention; p != nil {
 		var until, end time.Time
 		if lu, ok := p.LinkableUntil(id.Birth); ok {
-			out.LinkableUntil = sl.date(lake.Date(lu))
+			out.LinkableUntil = sl.dates.New(lake.Date(lu))
 			until = lu
 		}
 		if !per.Ongoing() {

@@ -12,6 +12,7 @@ import (
 	"github.com/gallra/gallra/pipeline/config"
 	"github.com/gallra/gallra/pipeline/merge"
 	"github.com/gallra/gallra/pipeline/report"
+	"github.com/gallra/gallra/pipeline/slab"
 	"github.com/gallra/gallra/pipeline/source"
 	"github.com/gallra/gallra/transforms/pseudonym"
 )
@@ -174,7 +175,7 @@ func (r *run) startReaders(files []*prepared) *readers {
 		rd.wg.Add(1)
 		go func() {
 			defer rd.wg.Done()
-			var sl slab
+			var sl slabs
 			for {
 				select {
 				case c := <-rd.work:
@@ -311,7 +312,7 @@ func (rd *readers) recycle(c *chunk) {
 }
 
 // convert converts the chunk's records that were read.
-func (c *chunk) convert(pz *pseudonym.Pseudonymizer, sl *slab) {
+func (c *chunk) convert(pz *pseudonym.Pseudonymizer, sl *slabs) {
 	for i := range c.items {
 		it := &c.items[i]
 		if it.reason != "" {
@@ -517,28 +518,10 @@ func (rd *readers) consume(p *prepared, batch *merge.Batch) (bool, error) {
 	}
 }
 
-// slab hands out the pseudonyms and dates a converted row points to from
-// shared allocations, a few hundred rows' worth at a time, instead of one
-// allocation each. A worker has its own; the values never change once set.
-type slab struct {
-	pseud [][16]byte
-	dates []int32
-}
-
-func (s *slab) pseudonym(v [16]byte) *[16]byte {
-	if len(s.pseud) == 0 {
-		s.pseud = make([][16]byte, chunkRows)
-	}
-	p := &s.pseud[0]
-	*p, s.pseud = v, s.pseud[1:]
-	return p
-}
-
-func (s *slab) date(v int32) *int32 {
-	if len(s.dates) == 0 {
-		s.dates = make([]int32, 2*chunkRows)
-	}
-	p := &s.dates[0]
-	*p, s.dates = v, s.dates[1:]
-	return p
+// slabs hand out the pseudonyms and dates a converted row points to from
+// shared allocations instead of one allocation each. A worker has its own;
+// the values never change once set.
+type slabs struct {
+	pseud slab.Slab[[16]byte]
+	dates slab.Slab[int32]
 }

@@ -7,6 +7,8 @@ import (
 	"os"
 
 	"github.com/parquet-go/parquet-go"
+
+	"github.com/gallra/gallra/pipeline/slab"
 )
 
 // ReadFile streams the rows of one lake file to fn, value by value (so that a
@@ -153,14 +155,11 @@ type rowBuilder struct {
 	recentPtr [recentSlots]*string
 	strs      map[string]string
 	ptrs      map[string]*string
-	keys      [][16]byte
-	dates     []int32
+	keys      slab.Slab[[16]byte]
+	dates     slab.Slab[int32]
 }
 
 const recentSlots = 1024
-
-// slab is how many values a slab holds.
-const slab = 256
 
 // maxInterned bounds the interned strings of one file; past it, strings are
 // copied as they come.
@@ -216,26 +215,6 @@ func (b *rowBuilder) optStr(v *parquet.Value) *string {
 	return p
 }
 
-func (b *rowBuilder) key(v []byte) *[16]byte {
-	if len(b.keys) == 0 {
-		b.keys = make([][16]byte, slab)
-	}
-	p := &b.keys[0]
-	b.keys = b.keys[1:]
-	*p = [16]byte(v)
-	return p
-}
-
-func (b *rowBuilder) date(v int32) *int32 {
-	if len(b.dates) == 0 {
-		b.dates = make([]int32, slab)
-	}
-	p := &b.dates[0]
-	b.dates = b.dates[1:]
-	*p = v
-	return p
-}
-
 // row makes the Row of the k-th buffered value of every column.
 func (b *rowBuilder) row(cols []columnValues, k int) Row {
 	v := func(col int) *parquet.Value { c := &cols[col]; return &c.buf[c.off+k] }
@@ -250,17 +229,17 @@ func (b *rowBuilder) row(cols []columnValues, k int) Row {
 		Municipality: b.optStr(v(colMunicipality)),
 	}
 	if p := v(colPseudonym); !p.IsNull() {
-		r.Pseudonym = b.key(p.ByteArray())
+		r.Pseudonym = b.keys.New([16]byte(p.ByteArray()))
 	}
 	if k := v(colKeyID); !k.IsNull() {
 		r.KeyID = b.str(k.ByteArray())
 	}
 	if e := v(colPeriodEnd); !e.IsNull() {
-		r.PeriodEnd = b.date(e.Int32())
+		r.PeriodEnd = b.dates.New(e.Int32())
 	}
 	if len(cols) > colLinkableUntil {
 		if l := v(colLinkableUntil); !l.IsNull() {
-			r.LinkableUntil = b.date(l.Int32())
+			r.LinkableUntil = b.dates.New(l.Int32())
 		}
 	}
 	return r

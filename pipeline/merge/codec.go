@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/gallra/gallra/pipeline/lake"
+	"github.com/gallra/gallra/pipeline/slab"
 )
 
 // A batch keeps its entries, in memory and in spilled runs, as compact
@@ -42,9 +43,9 @@ type strtab struct {
 	ids  map[string]uint64
 	strs []string
 	ptrs []*string
-	// the unused rest of the slabs decoded values are taken from
-	pseuds [][16]byte
-	int32s []int32
+	// the slabs decoded values are taken from
+	pseuds slab.Slab[[16]byte]
+	int32s slab.Slab[int32]
 	// the last string of each field encode interns: a row's strings are
 	// mostly those of the row before (source, key ID, run ID, kind), so most
 	// lookups end with one comparison instead of hashing the string.
@@ -261,15 +262,11 @@ func (t *strtab) decodeInto(rec []byte, e *Entry) (uint64, error) {
 	flags := d.byte()
 	copy(r.RecordKey[:], d.bytes(16))
 	if flags&flagPseudonym != 0 {
-		p := t.newPseudonym()
-		copy(p[:], d.bytes(16))
-		r.Pseudonym = p
+		r.Pseudonym = t.pseuds.New([16]byte(d.bytes(16)))
 	}
 	r.PeriodStart = int32(d.varint())
 	if flags&flagEnd != 0 {
-		end := t.newInt32()
-		*end = int32(d.varint())
-		r.PeriodEnd = end
+		r.PeriodEnd = t.int32s.New(int32(d.varint()))
 	}
 	e.ByRecordID = flags&flagByRecordID != 0
 	e.PastRetention = flags&flagPastRetention != 0
@@ -313,27 +310,6 @@ func (t *strtab) decodeInto(rec []byte, e *Entry) (uint64, error) {
 		return seq, errCorrupt
 	}
 	return seq, nil
-}
-
-// slab is how many decoded values share one allocation.
-const slab = 512
-
-func (t *strtab) newPseudonym() *[16]byte {
-	if len(t.pseuds) == 0 {
-		t.pseuds = make([][16]byte, slab)
-	}
-	p := &t.pseuds[0]
-	t.pseuds = t.pseuds[1:]
-	return p
-}
-
-func (t *strtab) newInt32() *int32 {
-	if len(t.int32s) == 0 {
-		t.int32s = make([]int32, slab)
-	}
-	p := &t.int32s[0]
-	t.int32s = t.int32s[1:]
-	return p
 }
 
 // appendExtra encodes a field the codec does not know by name, by kind:
