@@ -12,12 +12,9 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/parquet-go/parquet-go"
@@ -73,20 +70,6 @@ type config struct {
 	maxRowsPerRowGroup int64
 	maxBufferedRows    int64
 	maxOpenFiles       int
-	workers            int
-}
-
-// EncodeWorkers sets how many goroutines encode and write partition files
-// (default GOMAXPROCS). Files of different partitions are encoded at the
-// same time; the batches of one file are encoded one after another, in
-// order, so every file is byte for byte what one goroutine would write. At
-// most n batches of rows (256 rows each) are being encoded at a time, beyond
-// the one batch each open file is filling. With n <= 1 the Writer encodes on
-// the goroutine that calls Write, Stage and Commit, and starts none.
-func EncodeWorkers(n int) Option {
-	return func(c *config) {
-		c.workers = max(n, 1)
-	}
 }
 
 // MaxRowsPerRowGroup caps the rows in one Parquet row group (default
@@ -130,23 +113,11 @@ func MaxOpenFiles(n int) Option {
 
 // A Writer writes rows into new Parquet files of one run, one or more files per
 // partition, staged until Commit. A Writer is not safe for concurrent use.
-//
-// Encoding runs on up to [EncodeWorkers] goroutines of the Writer's own,
-// which exist only while they have work: an error they meet (I/O) is returned
-// by the next Write, Stage or Commit, and leaves the Writer failed. Stage,
-// Commit and Abort return only when every such goroutine has ended.
 type Writer struct {
 	root     string // lake root
 	runID    string
 	stageDir string
 	cfg      config
-
-	// The encoding pool (cfg.workers > 1): a goroutine per job, at most
-	// cfg.workers at a time (sem), one at a time per file (partFile.busy).
-	sem  chan struct{}
-	free chan *batch           // encoded batches, for reuse
-	jobs sync.WaitGroup        // running encoding goroutines
-	werr atomic.Pointer[error] // the first error of an encoding goroutine
 
 	open   map[Partition]*partFile
 	last   *partFile   // the open file written last, or nil
@@ -168,45 +139,21 @@ const (
 )
 
 // partFile is one staged Parquet file of one partition.
-//
-// The Writer's goroutine (the caller's) owns every field but f, out and pw,
-// which belong to the encoding job of the file while busy is set, and to the
-// Writer's goroutine again once it has received from done.
 type partFile struct {
-	part    Partition
-	n       int
-	stage   string // staged file path
-	f       *os.File
-	out     *hashWriter
-	pw      *parquet.Writer
-	buf     *batch // rows not yet handed to parquet-go; nil until a row comes
-	rows    int64  // rows in the file
-	rgRows  int64  // rows in the current, unfinished row group
-	lastUse uint64
-	busy    bool          // an encoding job of this file is running
-	done    chan struct{} // the job sends here when it ends
+	part     Partition
+	n        int
+	stage    string // staged file path
+	f        *os.File
+	out      *hashWriter
+	pw       *parquet.Writer
+	buffered int             // rows not yet handed to parquet-go, at most batchRows
+	vals     []parquet.Value // their values, column by column (see val)
+	bytes    []byte          // copies of their strings and UUIDs
+	rows     int64           // rows in the file
+	rgRows   int64           // rows in the current, unfinished row group
+	lastUse  uint64
 
 	yearFirst, yearNext int32 // the days of the partition's year: [yearFirst, yearNext)
-}
-
-// batch holds up to batchRows rows of one file that are not yet handed to
-// parquet-go.
-type batch struct {
-	n     int             // rows, at most batchRows
-	vals  []parquet.Value // their values, column by column (see val)
-	bytes []byte          // copies of their strings and UUIDs
-}
-
-func newBatch() *batch {
-	return &batch{vals: make([]parquet.Value, batchRows*numColumns)}
-}
-
-// A job is what an encoding goroutine does to one file, in this order:
-// encode a batch, end the row group, finish the file.
-type job struct {
-	b      *batch // rows to encode, or nil
-	end    bool   // end the row group (parquet-go's Flush)
-	finish bool   // write the footer, fsync and close the file
 }
 
 // hashWriter counts and hashes what parquet-go writes to the file.
@@ -236,7 +183,6 @@ func NewWriter(lakeDir, runID string, opts ...Option) (*Writer, error) {
 		maxRowsPerRowGroup: DefaultMaxRowsPerRowGroup,
 		maxBufferedRows:    DefaultMaxBufferedRows,
 		maxOpenFiles:       DefaultMaxOpenFiles,
-		workers:            runtime.GOMAXPROCS(0),
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -252,18 +198,13 @@ func NewWriter(lakeDir, runID string, opts ...Option) (*Writer, error) {
 		}
 		return nil, fmt.Errorf("lake: create staging directory: %w", err)
 	}
-	w := &Writer{
+	return &Writer{
 		root:     root,
 		runID:    runID,
 		stageDir: stage,
 		cfg:      cfg,
 		open:     make(map[Partition]*partFile),
-	}
-	w.free = make(chan *batch, 2*cfg.workers)
-	if cfg.workers > 1 {
-		w.sem = make(chan struct{}, cfg.workers)
-	}
-	return w, nil
+	}, nil
 }
 
 func validRunID(id string) error {
@@ -292,10 +233,6 @@ func (w *Writer) RunID() string { return w.runID }
 func (w *Writer) Write(p Partition, r Row) error {
 	if w.state != writing {
 		return w.stateErr()
-	}
-	if err := w.jobErr(); err != nil {
-		w.state = failed
-		return err
 	}
 	// Rows come in runs of one partition: the last file written is checked
 	// first, before validating p and looking it up.
@@ -329,10 +266,7 @@ func (w *Writer) Write(p Partition, r Row) error {
 	w.tick++
 	pf.lastUse = w.tick
 
-	if pf.buf == nil {
-		pf.buf = w.newBatch()
-	}
-	pf.buf.add(&r, w.runID)
+	pf.add(&r, w.runID)
 	pf.rows++
 	pf.rgRows++
 	w.inRG++
@@ -340,8 +274,8 @@ func (w *Writer) Write(p Partition, r Row) error {
 	switch {
 	case pf.rgRows >= w.cfg.maxRowsPerRowGroup:
 		err = w.endRowGroup(pf)
-	case pf.buf.n == batchRows:
-		err = w.run(pf, job{b: pf.takeBatch()})
+	case pf.buffered == batchRows:
+		err = pf.flush()
 	}
 	if err == nil && w.inRG > w.cfg.maxBufferedRows {
 		err = w.endRowGroup(w.largestRowGroup())
@@ -355,115 +289,14 @@ func (w *Writer) Write(p Partition, r Row) error {
 
 // endRowGroup writes pf's current row group to its file.
 func (w *Writer) endRowGroup(pf *partFile) error {
+	if err := pf.flush(); err != nil {
+		return err
+	}
+	if err := pf.pw.Flush(); err != nil {
+		return fmt.Errorf("lake: write %s: %w", pf.part.Dir(), err)
+	}
 	w.inRG -= pf.rgRows
 	pf.rgRows = 0
-	return w.run(pf, job{b: pf.takeBatch(), end: true})
-}
-
-// takeBatch returns pf's buffered rows, or nil if there are none, and
-// leaves pf without a buffer.
-func (pf *partFile) takeBatch() *batch {
-	b := pf.buf
-	pf.buf = nil
-	if b != nil && b.n == 0 {
-		b = nil
-	}
-	return b
-}
-
-// newBatch returns an empty batch, an encoded one if there is one.
-func (w *Writer) newBatch() *batch {
-	select {
-	case b := <-w.free:
-		return b
-	default:
-		return newBatch()
-	}
-}
-
-// run does j to pf's file: on an encoding goroutine with the pool, after
-// pf's previous job and with at most cfg.workers jobs running; on the
-// caller's goroutine without. An error of the pool's goroutines is returned
-// by a later call (jobErr).
-func (w *Writer) run(pf *partFile, j job) error {
-	if w.sem == nil {
-		err := pf.do(j)
-		w.recycle(j.b)
-		return err
-	}
-	w.wait(pf)
-	if err := w.jobErr(); err != nil {
-		return err
-	}
-	w.sem <- struct{}{}
-	pf.busy = true
-	w.jobs.Add(1)
-	go func() {
-		defer w.jobs.Done()
-		if err := pf.do(j); err != nil {
-			w.werr.CompareAndSwap(nil, &err)
-		}
-		w.recycle(j.b)
-		<-w.sem
-		pf.done <- struct{}{}
-	}()
-	return nil
-}
-
-// recycle keeps an encoded batch for reuse.
-func (w *Writer) recycle(b *batch) {
-	if b == nil {
-		return
-	}
-	b.n, b.bytes = 0, b.bytes[:0]
-	select {
-	case w.free <- b:
-	default:
-	}
-}
-
-// wait waits for pf's running job, if any, to end.
-func (w *Writer) wait(pf *partFile) {
-	if pf.busy {
-		<-pf.done
-		pf.busy = false
-	}
-}
-
-// waitAll waits for every encoding goroutine to end.
-func (w *Writer) waitAll() {
-	for _, pf := range w.open {
-		w.wait(pf)
-	}
-	for _, pf := range w.staged {
-		w.wait(pf)
-	}
-	w.jobs.Wait()
-}
-
-// jobErr returns the first error of an encoding goroutine, or nil.
-func (w *Writer) jobErr() error {
-	if e := w.werr.Load(); e != nil {
-		return *e
-	}
-	return nil
-}
-
-// do does j to pf's file.
-func (pf *partFile) do(j job) error {
-	if j.b != nil {
-		if err := pf.encode(j.b); err != nil {
-			return err
-		}
-	}
-	if j.end {
-		if err := pf.pw.Flush(); err != nil {
-			return fmt.Errorf("lake: write %s: %w", pf.part.Dir(), err)
-		}
-	}
-	if j.finish {
-		return pf.close()
-	}
 	return nil
 }
 
@@ -592,17 +425,17 @@ func (w *Writer) openFile(p Partition) (*partFile, error) {
 			parquet.KeyValueMetadata("gallra.partition", p.Dir()),
 			parquet.KeyValueMetadata("gallra.run_id", w.runID),
 		),
-		done: make(chan struct{}, 1),
+		vals: make([]parquet.Value, batchRows*numColumns),
 	}
 	pf.yearFirst, pf.yearNext = yearDays(p.StartYear)
 	w.open[p] = pf
 	return pf, nil
 }
 
-// add appends r to the batch as Parquet values, copying its strings and
+// add appends r to the buffer as Parquet values, copying its strings and
 // byte arrays, so that a caller may reuse whatever r points to as soon as
 // Write returns.
-func (pf *batch) add(r *Row, runID string) {
+func (pf *partFile) add(r *Row, runID string) {
 	if r.Pseudonym != nil {
 		pf.setBytes(colPseudonym, r.Pseudonym[:], 1)
 	} else {
@@ -627,31 +460,31 @@ func (pf *batch) add(r *Row, runID string) {
 	}
 	pf.setString(colRunID, id, 0)
 	pf.setOptInt32(colLinkableUntil, r.LinkableUntil)
-	pf.n++
+	pf.buffered++
 }
 
 // val returns the value of column col in the row being added. Values are
 // kept column by column: pf.vals[col*batchRows+i] is row i's.
-func (pf *batch) val(col int) *parquet.Value {
-	return &pf.vals[col*batchRows+pf.n]
+func (pf *partFile) val(col int) *parquet.Value {
+	return &pf.vals[col*batchRows+pf.buffered]
 }
 
 // setNull sets column col to null. Optional columns have definition level 1
 // when present and 0 when null; required columns always 0.
-func (pf *batch) setNull(col int) {
+func (pf *partFile) setNull(col int) {
 	v := pf.val(col)
 	*v = parquet.NullValue()
 	v.SetColumnIndex(col)
 }
 
-func (pf *batch) setInt32(col int, x int32, def int) {
+func (pf *partFile) setInt32(col int, x int32, def int) {
 	v := pf.val(col)
 	*v = parquet.Int32Value(x)
 	v.SetDefinitionLevel(def)
 	v.SetColumnIndex(col)
 }
 
-func (pf *batch) setOptInt32(col int, x *int32) {
+func (pf *partFile) setOptInt32(col int, x *int32) {
 	if x == nil {
 		pf.setNull(col)
 		return
@@ -659,7 +492,7 @@ func (pf *batch) setOptInt32(col int, x *int32) {
 	pf.setInt32(col, *x, 1)
 }
 
-func (pf *batch) setString(col int, s string, def int) {
+func (pf *partFile) setString(col int, s string, def int) {
 	start := len(pf.bytes)
 	pf.bytes = append(pf.bytes, s...)
 	v := pf.val(col)
@@ -668,7 +501,7 @@ func (pf *batch) setString(col int, s string, def int) {
 	v.SetColumnIndex(col)
 }
 
-func (pf *batch) setOptString(col int, s *string) {
+func (pf *partFile) setOptString(col int, s *string) {
 	if s == nil {
 		pf.setNull(col)
 		return
@@ -677,7 +510,7 @@ func (pf *batch) setOptString(col int, s *string) {
 }
 
 // setBytes sets a FIXED_LEN_BYTE_ARRAY column.
-func (pf *batch) setBytes(col int, b []byte, def int) {
+func (pf *partFile) setBytes(col int, b []byte, def int) {
 	start := len(pf.bytes)
 	pf.bytes = append(pf.bytes, b...)
 	v := pf.val(col)
@@ -691,30 +524,44 @@ func (pf *batch) setBytes(col int, b []byte, def int) {
 // the files are byte for byte those WriteRows would write.
 const writeChunk = 64
 
-// encode hands b's rows to parquet-go, column by column, straight into its
-// column writers (the rows were already split into columns by add). The row
-// group's row count is kept by the Writer (endRowGroup), not by parquet-go,
-// which counts the first column's values when it writes one. parquet-go
-// copies the values: b can be reused afterwards (vals points into bytes
-// only, so nothing stays reachable through it).
-func (pf *partFile) encode(b *batch) error {
+// flush hands the buffered rows to parquet-go, column by column, straight
+// into its column writers (the rows were already split into columns by add).
+// The row group's row count is kept by the Writer (endRowGroup), not by
+// parquet-go, which counts the first column's values when it writes one.
+func (pf *partFile) flush() error {
+	if pf.buffered == 0 {
+		return nil
+	}
 	cws := pf.pw.ColumnWriters()
-	for i := 0; i < b.n; i += writeChunk {
-		j := min(i+writeChunk, b.n)
+	for i := 0; i < pf.buffered; i += writeChunk {
+		j := min(i+writeChunk, pf.buffered)
 		for col, cw := range cws {
-			if _, err := cw.WriteRowValues(b.vals[col*batchRows+i : col*batchRows+j]); err != nil {
+			if _, err := cw.WriteRowValues(pf.vals[col*batchRows+i : col*batchRows+j]); err != nil {
 				return fmt.Errorf("lake: write %s: %w", pf.part.Dir(), err)
 			}
 		}
 	}
+	// parquet-go has copied the values; the buffers can be reused (vals
+	// points into bytes only, so nothing stays reachable through it).
+	pf.buffered = 0
+	pf.bytes = pf.bytes[:0]
 	return nil
 }
 
-// close writes the file's footer, fsyncs and closes it.
-func (pf *partFile) close() error {
-	err := pf.pw.Close()
-	if err != nil {
-		err = fmt.Errorf("lake: finish %s: %w", pf.part.Dir(), err)
+// finish completes pf's file on disk (footer, fsync, close) and moves it from
+// the open set to the staged list.
+func (w *Writer) finish(pf *partFile) error {
+	delete(w.open, pf.part)
+	if w.last == pf {
+		w.last = nil
+	}
+	w.inRG -= pf.rgRows
+	pf.rgRows = 0
+	err := pf.flush()
+	if err == nil {
+		if err = pf.pw.Close(); err != nil {
+			err = fmt.Errorf("lake: finish %s: %w", pf.part.Dir(), err)
+		}
 	}
 	if err == nil {
 		if err = pf.f.Sync(); err != nil {
@@ -724,22 +571,12 @@ func (pf *partFile) close() error {
 	if cerr := pf.f.Close(); cerr != nil && err == nil {
 		err = fmt.Errorf("lake: close staged file: %w", cerr)
 	}
-	pf.pw = nil
-	return err
-}
-
-// finish completes pf's file on disk (footer, fsync, close) and moves it from
-// the open set to the staged list. With the pool, the file is completed by
-// an encoding goroutine; Stage waits for it.
-func (w *Writer) finish(pf *partFile) error {
-	delete(w.open, pf.part)
-	if w.last == pf {
-		w.last = nil
+	pf.pw, pf.vals, pf.bytes = nil, nil, nil
+	if err != nil {
+		return err
 	}
-	w.inRG -= pf.rgRows
-	pf.rgRows = 0
 	w.staged = append(w.staged, pf)
-	return w.run(pf, job{b: pf.takeBatch(), finish: true})
+	return nil
 }
 
 // StagedFile is a finished, fsynced file waiting in the staging area, and
@@ -759,17 +596,10 @@ func (w *Writer) Stage() ([]StagedFile, error) {
 		return nil, w.stateErr()
 	}
 	w.state = failed // until proven otherwise
-	if err := w.jobErr(); err != nil {
-		return nil, err
-	}
 	for _, pf := range w.openInOrder() {
 		if err := w.finish(pf); err != nil {
 			return nil, err
 		}
-	}
-	w.waitAll()
-	if err := w.jobErr(); err != nil {
-		return nil, err
 	}
 	slices.SortFunc(w.staged, func(a, b *partFile) int { return a.n - b.n })
 	out := make([]StagedFile, 0, len(w.staged))
@@ -806,10 +636,6 @@ func (w *Writer) Stage() ([]StagedFile, error) {
 func (w *Writer) StageFile(p Partition, name string, write func(io.Writer) (rows int64, err error)) (StagedFile, error) {
 	if w.state != writing {
 		return StagedFile{}, w.stateErr()
-	}
-	if err := w.jobErr(); err != nil {
-		w.state = failed
-		return StagedFile{}, err
 	}
 	if err := p.Validate(); err != nil {
 		return StagedFile{}, err
@@ -962,7 +788,6 @@ func (w *Writer) Abort() error {
 	// After Stage the files belong to whoever publishes them; a staged
 	// writer's directory is removed like any other.
 	w.state = aborted
-	w.waitAll()
 	for _, pf := range w.open {
 		pf.f.Close() // the file is removed below; its error does not matter
 	}
