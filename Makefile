@@ -38,10 +38,11 @@ lint:
 
 ## bench: Go benchmarks and the end-to-end harness, reported as ratios against a baseline:
 ## a 10M-row night (ROWS=...), and with BIG=100000000 the 10-year lake's delta merge and statistics;
-## REUSE=DIR keeps the generated inbox there for the next run
+## REUSE=DIR keeps the generated inbox there for the next run; PARTS=10 builds a night too large
+## for one generator run (ROWS=100000000) from ten parts with seeds 1..10
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./transforms/... ./pipeline/... ./benchmarks/ | tee benchmarks/out.txt
-	$(GO) run ./benchmarks/harness -gallra $(BIN) -rows $${ROWS:-10000000} -runs 1 -big $${BIG:-0} $${REUSE:+-reuse $$REUSE}
+	$(GO) run ./benchmarks/harness -gallra $(BIN) -rows $${ROWS:-10000000} -runs 1 -parts $${PARTS:-1} -big $${BIG:-0} $${REUSE:+-reuse $$REUSE}
 
 ## bench-quick: the end-to-end harness only, one run of 50,000 rows: a CI-sized check
 bench-quick: build
