@@ -72,9 +72,10 @@ func nightRows(n int) ([]Partition, []Row) {
 	return parts, rows
 }
 
-// writeNight writes parts/rows into a new lake at dir and commits.
-func writeNight(tb testing.TB, dir string, parts []Partition, rows []Row) []FileInfo {
-	w, err := NewWriter(dir, "20261123T112546.504Z-bench")
+// writeNight writes parts/rows into a new lake at dir, with the Writer's
+// options opts, and commits.
+func writeNight(tb testing.TB, dir string, parts []Partition, rows []Row, opts ...Option) []FileInfo {
+	w, err := NewWriter(dir, "20261123T112546.504Z-bench", opts...)
 	if err != nil {
 		tb.Fatal(err)
 	}

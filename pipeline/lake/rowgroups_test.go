@@ -15,19 +15,7 @@ func TestBufferedRowsBoundSameFiles(t *testing.T) {
 	var want []FileInfo
 	for run := range 3 {
 		dir := t.TempDir()
-		w, err := NewWriter(dir, "20261123T112546.504Z-bound", MaxBufferedRows(2000))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := range rows {
-			if err := w.Write(parts[i], rows[i]); err != nil {
-				t.Fatal(err)
-			}
-		}
-		got, err := w.Commit()
-		if err != nil {
-			t.Fatal(err)
-		}
+		got := writeNight(t, dir, parts, rows, MaxBufferedRows(2000))
 		if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(got[0].Path))); err != nil {
 			t.Fatal(err)
 		}
