@@ -116,12 +116,12 @@ func main() {
 	inbox := partInboxes[0]
 	if *parts > 1 {
 		inbox = filepath.Join(work, "inbox")
-		must(joinInboxes(partInboxes, inbox))
+		must(linkExports(partInboxes, inbox, "*.*"))
 	}
 	// The same exports without the XLSX one, for a like-for-like comparison
 	// with the baselines, which skip it.
 	csvInbox := filepath.Join(work, "inbox-csv")
-	must(linkCSVInbox(inbox, csvInbox))
+	must(linkExports([]string{inbox}, csvInbox, "*.csv"))
 	keyPath := filepath.Join(work, "bench.key")
 	k, err := keyfile.Generate(rand.Reader)
 	must(err)
@@ -142,7 +142,7 @@ func main() {
 			if errors.As(err, &ee) && ee.ExitCode() != 1 && ee.ExitCode() != 2 {
 				err = nil // 3 and up: rows quarantined or files held back, as planned
 			}
-			m.rows = *rows / *parts * *parts
+			m.rows = *rows
 			return m, err
 		}},
 		{"gallra run (whole job, CSV only)", func(i int) (measurement, error) {
@@ -237,20 +237,24 @@ func generate(bin, work, reuse string, rows, seed int) string {
 	return dir
 }
 
-// joinInboxes hard-links the exports of several generated inboxes into one
-// inbox, each export renamed with its part's number before the extension
-// (amea-export-20261123.csv of the second part becomes
+// linkExports hard-links the exports of the inboxes ins whose names match
+// pattern (per source folder) into one inbox, out. From several inboxes,
+// each export is renamed with its inbox's number before the extension
+// (amea-export-20261123.csv of the second becomes
 // amea-export-20261123-p02.csv), so that one night reads them all.
-func joinInboxes(parts []string, out string) error {
-	for p, in := range parts {
-		files, err := filepath.Glob(filepath.Join(in, "*", "*.*"))
+func linkExports(ins []string, out, pattern string) error {
+	for p, in := range ins {
+		files, err := filepath.Glob(filepath.Join(in, "*", pattern))
 		if err != nil {
 			return err
 		}
 		for _, f := range files {
-			ext := filepath.Ext(f)
-			name := strings.TrimSuffix(filepath.Base(f), ext)
-			dst := filepath.Join(out, filepath.Base(filepath.Dir(f)), fmt.Sprintf("%s-p%02d%s", name, p+1, ext))
+			name := filepath.Base(f)
+			if len(ins) > 1 {
+				ext := filepath.Ext(name)
+				name = fmt.Sprintf("%s-p%02d%s", strings.TrimSuffix(name, ext), p+1, ext)
+			}
+			dst := filepath.Join(out, filepath.Base(filepath.Dir(f)), name)
 			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 				return err
 			}
@@ -435,24 +439,6 @@ func must(err error) {
 	if err != nil {
 		log.Fatal(err)
 	}
-}
-
-// linkCSVInbox makes an inbox of the CSV exports only, hard-linked.
-func linkCSVInbox(inbox, out string) error {
-	files, err := filepath.Glob(filepath.Join(inbox, "*", "*.csv"))
-	if err != nil {
-		return err
-	}
-	for _, f := range files {
-		dst := filepath.Join(out, filepath.Base(filepath.Dir(f)), filepath.Base(f))
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return err
-		}
-		if err := os.Link(f, dst); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // reportRows reads the rows a run read from its report.
