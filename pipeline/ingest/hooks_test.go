@@ -19,3 +19,19 @@ func SetWorkers(n int) (restore func()) {
 
 // YYYYMMDD is yyyymmdd, for its test.
 var YYYYMMDD = yyyymmdd
+
+// OnSettled calls f each time a file of the runs that follow has had its
+// turn, with the quarantine entries still held for the files whose turn is
+// over, and returns a function that removes the hook.
+func OnSettled(f func(heldBySettled int)) (restore func()) {
+	settledHook = func(files []*prepared) {
+		n := 0
+		for _, p := range files {
+			if p.finalised && p.decided && p.fr != nil {
+				n += len(p.fr.held)
+			}
+		}
+		f(n)
+	}
+	return func() { settledHook = nil }
+}

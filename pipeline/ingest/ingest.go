@@ -444,6 +444,12 @@ func InboxFiles(dir string) ([]string, error) {
 func (r *run) ingestFile(rd *readers, i int, batch *merge.Batch) (*report.InputFile, error) {
 	p := rd.files[i]
 	defer p.abandon()
+	defer func() {
+		p.release()
+		if settledHook != nil {
+			settledHook(rd.files)
+		}
+	}()
 	var prog ProgressTracker
 	sent := 0
 	for {

@@ -140,6 +140,22 @@ func (p *prepared) update(bytes int64, rows int) {
 // abandon tells the file's reader to stop.
 func (p *prepared) abandon() { p.stopOnce.Do(func() { close(p.stop) }) }
 
+// release drops what the run's goroutine kept of p until its turn: its held
+// quarantine entries (written by then, or dropped with the file) and its
+// progress updates. The run keeps every file's prepared to the end, so
+// without this a night's held entries would all stay in memory: about 50 MB
+// at 100M rows (benchmarks/RESULTS.md).
+func (p *prepared) release() {
+	if p.decided && p.fr != nil { // decided: the reader has set fr
+		p.fr.held, p.fr.strs = nil, nil
+	}
+	p.events = nil
+}
+
+// settledHook, if set, is called with the night's files each time one has
+// had its turn (for tests).
+var settledHook func(files []*prepared)
+
 // readers runs the reader goroutines and the converter workers of one run.
 type readers struct {
 	r       *run

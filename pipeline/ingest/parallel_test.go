@@ -106,6 +106,24 @@ func TestWorkersDoNotChangeTheNight(t *testing.T) {
 	}
 }
 
+// TestSettledFilesHoldNothing wants a file's held quarantine entries gone
+// once its turn is over: the run keeps every file's state to the end, and a
+// night of 100M rows held ~50 MB of entries for files long written out.
+func TestSettledFilesHoldNothing(t *testing.T) {
+	settled, worst := 0, 0
+	defer ingest.OnSettled(func(held int) {
+		settled++
+		worst = max(worst, held)
+	})()
+	f := runFixture(t, 20000, 11)
+	if f.rep.Totals.QuarantinedTotal() < 100 || settled < 5 {
+		t.Fatalf("the night is not what the test needs: %d quarantined, %d files", f.rep.Totals.QuarantinedTotal(), settled)
+	}
+	if worst != 0 {
+		t.Errorf("files whose turn was over still held %d quarantine entries", worst)
+	}
+}
+
 // sourcesJSON is the report's per-source and per-file part as JSON.
 func sourcesJSON(t *testing.T, rep *report.Run) string {
 	t.Helper()
