@@ -383,6 +383,7 @@ func (b *Batch) iter(src string) (entryIter, error) {
 		return &memIter{b: b, refs: b.refs[i:j]}, nil
 	}
 	m := &runMerge{b: b}
+	size := runReadBuffer(len(b.runs))
 	for _, r := range b.runs {
 		sec, ok := r.sections[src]
 		if !ok {
@@ -393,7 +394,7 @@ func (b *Batch) iter(src string) (entryIter, error) {
 			m.close()
 			return nil, fmt.Errorf("merge: spill: %w", err)
 		}
-		rr := &runReader{f: f, r: bufio.NewReaderSize(io.NewSectionReader(f, sec[0], sec[1]-sec[0]), 64<<10)}
+		rr := &runReader{f: f, r: bufio.NewReaderSize(io.NewSectionReader(f, sec[0], sec[1]-sec[0]), size)}
 		if err := rr.advance(); err != nil {
 			f.Close()
 			m.close()
@@ -407,6 +408,17 @@ func (b *Batch) iter(src string) (entryIter, error) {
 	}
 	heap.Init(&m.h)
 	return m, nil
+}
+
+// mergeReadMemory is what the read buffers of a merge of spilled runs take
+// together: a night of 100M rows spills ~300 runs, and 64 KiB each (19 MiB)
+// made the run's peak memory grow with the night's size.
+const mergeReadMemory = 8 << 20
+
+// runReadBuffer is the read buffer of each of n runs merged at once: the
+// share of mergeReadMemory, between 4 and 64 KiB.
+func runReadBuffer(n int) int {
+	return min(max(mergeReadMemory/max(n, 1), 4<<10), 64<<10)
 }
 
 type memIter struct {

@@ -405,3 +405,18 @@ func TestAddAtInterleavedMergesLikeAddInOrder(t *testing.T) {
 		})
 	}
 }
+
+// TestRunReadBuffersStayWithinTheirShare: however many runs a night spills,
+// their read buffers together stay within mergeReadMemory (or 4 KiB each
+// past 2048 runs), so the merge's memory does not grow with the night.
+func TestRunReadBuffersStayWithinTheirShare(t *testing.T) {
+	for _, n := range []int{0, 1, 2, 30, 128, 129, 300, 2048, 5000} {
+		size := runReadBuffer(n)
+		if size < 4<<10 || size > 64<<10 {
+			t.Errorf("%d runs: buffer %d outside 4-64 KiB", n, size)
+		}
+		if n*size > max(mergeReadMemory, n*(4<<10)) {
+			t.Errorf("%d runs × %d bytes is more than %d", n, size, mergeReadMemory)
+		}
+	}
+}
