@@ -349,7 +349,14 @@ func (b *Batch) prepare() error {
 		b.fold(math.MaxUint64)
 		return nil
 	}
-	return b.spill(math.MaxUint64)
+	if err := b.spill(math.MaxUint64); err != nil {
+		return err
+	}
+	// Everything is in runs now: the memory the entries were collected in
+	// (the whole budget) is not needed while the runs are merged into the
+	// lake, where the writer's buffers are the largest part of the peak.
+	b.arena, b.refs = nil, nil
+	return nil
 }
 
 // sources returns the sources with incoming entries, by name.
