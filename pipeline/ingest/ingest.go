@@ -103,6 +103,11 @@ func Run(ctx context.Context, job *config.Job, key pseudonym.Key, opt Options) (
 		}
 	}
 	err := r.execute(ctx, key)
+	// The run's buffers are garbage now: give their memory back to the
+	// operating system, so that what the process does next (gallra run
+	// applies retention, in DuckDB) does not come on top of it. At 10M rows
+	// the night with retention peaked at 280 MiB without this.
+	debug.FreeOSMemory()
 	if err != nil {
 		r.rep.Error = err.Error()
 		r.rep.Locked = errors.Is(err, lake.ErrLocked)
