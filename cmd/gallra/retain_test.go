@@ -61,7 +61,16 @@ func TestRetainCommand(t *testing.T) {
 	if after := retainState(t, lakeDir); fmt.Sprint(after) != fmt.Sprint(before) {
 		t.Fatal("the dry run changed the lake")
 	}
-	out, code, err = run(t, "", "retain", "--config", cfg, "--date", "2026-11-23", "--json")
+	// --memory-limit reaches DuckDB: a limit it cannot parse fails the
+	// run before anything changes.
+	out, code, err = run(t, "", "retain", "--config", cfg, "--date", "2026-11-23", "--memory-limit", "lots")
+	if code != report.ExitFailed || err == nil || !strings.Contains(strings.ToLower(err.Error()), "memory") {
+		t.Fatalf("retain --memory-limit lots: exit %d, %v\n%s", code, err, out)
+	}
+	if after := retainState(t, lakeDir); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Fatal("a failed retention changed the lake")
+	}
+	out, code, err = run(t, "", "retain", "--config", cfg, "--date", "2026-11-23", "--json", "--memory-limit", "512MB")
 	if code != 0 || !strings.Contains(out, `"kind": "retain"`) || !strings.Contains(out, `"rows_anonymised"`) {
 		t.Fatalf("retain: exit %d, %v\n%s", code, err, out)
 	}

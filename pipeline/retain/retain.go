@@ -106,6 +106,11 @@ type Options struct {
 	Now func() time.Time
 	// Logger gets progress (slog.Default if nil).
 	Logger *slog.Logger
+	// MemoryLimit is DuckDB's memory limit for the run (duck.Options;
+	// duck.DefaultMemoryLimit if empty). Freezing many years at once, as
+	// the first retention on a lake does, needs gigabytes: 2 GB at 10M rows,
+	// where 1 GB fails.
+	MemoryLimit string
 }
 
 // Result is what a retention run did (or, dry, would do).
@@ -124,7 +129,7 @@ func Apply(ctx context.Context, job *config.Job, key pseudonym.Key, today time.T
 	today = time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, time.UTC)
 	res := &Result{Details: Details{Today: today.Format(time.DateOnly)}}
 	fn := func(ctx context.Context, tx *lakeop.Tx) error {
-		return apply(ctx, tx, job, key, today, opt.DryRun, res)
+		return apply(ctx, tx, job, key, today, opt, res)
 	}
 	var keyID string
 	if !key.IsZero() {
@@ -236,12 +241,13 @@ type partPlan struct {
 func (p *partPlan) pseudonymisedChanges() bool { return p.anonymise+p.purge > 0 }
 func (p *partPlan) anonymisedChanges() bool    { return p.anonymise+p.anonPurge > 0 }
 
-func apply(ctx context.Context, tx *lakeop.Tx, job *config.Job, key pseudonym.Key, today time.Time, dry bool, res *Result) error {
+func apply(ctx context.Context, tx *lakeop.Tx, job *config.Job, key pseudonym.Key, today time.Time, opt Options, res *Result) error {
+	dry := opt.DryRun
 	policies := map[string]*retention.Policy{}
 	for _, s := range job.Sources {
 		policies[s.Name] = s.Retention
 	}
-	db, err := duck.Open(ctx, duck.Options{ReadOnlyLake: true, LakeDir: tx.Lake})
+	db, err := duck.Open(ctx, duck.Options{ReadOnlyLake: true, LakeDir: tx.Lake, MemoryLimit: opt.MemoryLimit})
 	if err != nil {
 		return err
 	}
