@@ -318,3 +318,22 @@ func TestXLSXMalformed(t *testing.T) {
 		t.Fatal("the error shows a cell's value")
 	}
 }
+
+// TestXLSXPlainCellsLikeExcelize: the forms of a cell that readPlainCell
+// reads from the buffer (rich-text runs, empty v and is, formulas with and
+// without a cached value) and some it leaves to the scanner (an attribute
+// on t, an entity, two v), each read as excelize reads it.
+func TestXLSXPlainCellsLikeExcelize(t *testing.T) {
+	p := rewriteSheet(t, writeXLSX(t), func(xml string) string {
+		row := `<row r="90">` +
+			`<c r="A90" t="inlineStr"><is><r><rPr><b/></rPr><t>Ri</t></r><r><t>ch</t></r></is></c>` +
+			`<c r="B90"><v/></c><c r="C90" t="inlineStr"><is/></c><c r="D90"><f>1+1</f><v>2</v></c>` +
+			`<c r="E90" t="str"><f>A1</f><v></v></c><c r="F90" t="inlineStr"><is><t xml:space="preserve"> x </t></is></c>` +
+			`<c r="G90" t="inlineStr"><is><t>a&amp;b</t></is></c><c r="H90"><v>1</v><v>3</v></c>` +
+			`<c r="I90" t="inlineStr"><is><t></t><t>y</t></is></c></row>`
+		return strings.Replace(xml, "</sheetData>", row+"</sheetData>", 1)
+	})
+	if n := sameAsExcelize(t, p, "", []int{0, 3, 8}); n < 2 {
+		t.Fatalf("%d rows", n)
+	}
+}
