@@ -538,13 +538,10 @@ func (r *xlsxReader) readCell(c *cell) error {
 // each one's four or five tags through the scanner was most of the cost of
 // the selected ones. One pass over the cell's bytes, tag by tag.
 func (r *xlsxReader) readPlainCell(c *cell) bool {
-	br := r.sc.r
-	buf, _ := br.Peek(br.Buffered())
-	k := bytes.Index(buf, []byte("</c>"))
-	if k < 0 {
+	seg, ok := r.bufferedCell()
+	if !ok {
 		return false
 	}
-	seg := buf[:k]
 	for _, b := range seg {
 		if notPlain[b] {
 			return false
@@ -566,7 +563,7 @@ func (r *xlsxReader) readPlainCell(c *cell) bool {
 		}
 		e += j
 		tag := seg[j+1 : e]
-		if q := bytes.IndexAny(tag, `"'`); q >= 0 && (bytes.Count(tag, []byte(`"`))%2 != 0 || bytes.Count(tag, []byte("'"))%2 != 0) {
+		if bytes.ContainsAny(tag, `"'`) && (bytes.Count(tag, []byte(`"`))%2 != 0 || bytes.Count(tag, []byte("'"))%2 != 0) {
 			return false // a '>' inside a quoted value
 		}
 		i = e + 1
@@ -623,7 +620,24 @@ func (r *xlsxReader) readPlainCell(c *cell) bool {
 		c.hasV, c.v = true, r.buf
 	}
 	c.formula = formula
-	_, err := br.Discard(k + len("</c>"))
+	return r.discardCell(seg)
+}
+
+// bufferedCell returns the bytes of the cell being read up to its </c>, if
+// they are all in the read buffer already; discardCell then consumes them
+// with the </c>.
+func (r *xlsxReader) bufferedCell() ([]byte, bool) {
+	br := r.sc.r
+	buf, _ := br.Peek(br.Buffered())
+	k := bytes.Index(buf, []byte("</c>"))
+	if k < 0 {
+		return nil, false
+	}
+	return buf[:k], true
+}
+
+func (r *xlsxReader) discardCell(seg []byte) bool {
+	_, err := r.sc.r.Discard(len(seg) + len("</c>"))
 	return err == nil
 }
 
@@ -643,13 +657,10 @@ func (r *xlsxReader) skipCell(c *cell) (bool, string) {
 	if c.s != 0 || c.t == 'd' {
 		return false, ""
 	}
-	br := r.sc.r
-	buf, _ := br.Peek(br.Buffered())
-	k := bytes.Index(buf, []byte("</c>"))
-	if k < 0 {
+	seg, ok := r.bufferedCell()
+	if !ok {
 		return false, ""
 	}
-	seg := buf[:k]
 	if bytes.ContainsAny(seg, ":&!") || bytes.Contains(seg, []byte("rPh")) {
 		return false, ""
 	}
@@ -665,7 +676,7 @@ func (r *xlsxReader) skipCell(c *cell) (bool, string) {
 			nonEmpty = err == nil && i >= 0 && i < len(r.sst) && r.sst[i] != ""
 		}
 	}
-	if _, err := br.Discard(k + len("</c>")); err != nil {
+	if !r.discardCell(seg) {
 		return false, ""
 	}
 	if nonEmpty {
