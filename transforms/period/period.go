@@ -58,14 +58,43 @@ func ParseDate(s string) (time.Time, bool) {
 	default:
 		return time.Time{}, false
 	}
-	if y < 0 || m < 1 || m > 12 || d < 1 {
+	if y < 0 || m < 1 || m > 12 || d < 1 || d > daysIn(y, m) {
 		return time.Time{}, false
 	}
-	t := time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC)
-	if t.Day() != d { // time.Date normalised an impossible day (31 April -> 1 May)
-		return time.Time{}, false
+	// The day number straight from the calendar, not through time.Date
+	// (a quarter of the date handling's cost in a run's profile): the same
+	// instant, and the same location (UTC) as time.Date gives.
+	return time.Unix(daysFromCivil(y, m, d)*secondsPerDay, 0).UTC(), true
+}
+
+const secondsPerDay = 24 * 60 * 60
+
+// daysIn is the number of days of month m of year y (proleptic Gregorian).
+func daysIn(y, m int) int {
+	switch m {
+	case 2:
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
 	}
-	return t, true
+	return 31
+}
+
+// daysFromCivil is the number of days from 1970-01-01 to y-m-d, for a
+// valid date of the years 0 to 9999: the year counted from March, so that
+// the leap day is a year's last, in eras of 400 years (146,097 days).
+func daysFromCivil(y, m, d int) int64 {
+	if m <= 2 {
+		y--
+	}
+	era := (y+400)/400 - 1 // floor(y/400) for y >= -1
+	yoe := y - era*400
+	doy := (153*((m+9)%12)+2)/5 + d - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return int64(era)*146097 + int64(doe) - 719468
 }
 
 // digits returns the value of an all-digit string, or -1.

@@ -2,6 +2,7 @@ package period
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -82,6 +83,38 @@ func BenchmarkParseDate(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, ok := ParseDate("2024-03-15"); !ok {
+			b.Fatal("bad")
+		}
+	}
+}
+
+// TestParseDateLikeTimeDate checks every month and day number 0-32 of every
+// year 0-9999, in both forms, against time.Date: the same instant and
+// location for a real day, refused otherwise.
+func TestParseDateLikeTimeDate(t *testing.T) {
+	for y := 0; y <= 9999; y++ {
+		for m := 0; m <= 13; m++ {
+			for d := 0; d <= 32; d++ {
+				want := time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC)
+				real := m >= 1 && m <= 12 && d >= 1 && want.Day() == d && want.Month() == time.Month(m)
+				for _, s := range []string{fmt.Sprintf("%04d-%02d-%02d", y, m, d), fmt.Sprintf("%04d%02d%02d", y, m, d)} {
+					got, ok := ParseDate(s)
+					if ok != real || ok && got != want {
+						t.Fatalf("ParseDate(%q) = %v, %v; want %v, %v", s, got, ok, want, real)
+					}
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkParseDateTimeDate is BenchmarkParseDate's baseline, side by side:
+// the same checks done through time.Date, as ParseDate did before it
+// computed the day number itself.
+func BenchmarkParseDateTimeDate(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if t := time.Date(digits("2024"), time.Month(digits("03")), digits("15"), 0, 0, 0, 0, time.UTC); t.Day() != 15 {
 			b.Fatal("bad")
 		}
 	}
