@@ -120,6 +120,7 @@ type Writer struct {
 	cfg      config
 
 	open   map[Partition]*partFile
+	enc    *encoder    // encodes and writes the files; started with the first
 	last   *partFile   // the open file written last, or nil
 	staged []*partFile // finished files, waiting for Commit
 	seq    int         // number of the next file
@@ -140,18 +141,16 @@ const (
 
 // partFile is one staged Parquet file of one partition.
 type partFile struct {
-	part     Partition
-	n        int
-	stage    string // staged file path
-	f        *os.File
-	out      *hashWriter
-	pw       *parquet.Writer
-	buffered int             // rows not yet handed to parquet-go, at most batchRows
-	vals     []parquet.Value // their values, column by column (see val)
-	bytes    []byte          // copies of their strings and UUIDs
-	rows     int64           // rows in the file
-	rgRows   int64           // rows in the current, unfinished row group
-	lastUse  uint64
+	part    Partition
+	n       int
+	stage   string // staged file path
+	f       *os.File
+	out     *hashWriter
+	pw      *parquet.Writer // used by the encoder only, once the file is open
+	buf     *valBuf         // rows not yet handed to the encoder, at most batchRows
+	rows    int64           // rows in the file
+	rgRows  int64           // rows in the current, unfinished row group
+	lastUse uint64
 
 	yearFirst, yearNext int32 // the days of the partition's year: [yearFirst, yearNext)
 }
@@ -234,6 +233,12 @@ func (w *Writer) Write(p Partition, r Row) error {
 	if w.state != writing {
 		return w.stateErr()
 	}
+	if w.enc != nil {
+		if err := w.enc.failed(); err != nil {
+			w.state = failed
+			return err
+		}
+	}
 	// Rows come in runs of one partition: the last file written is checked
 	// first, before validating p and looking it up.
 	pf := w.last
@@ -274,8 +279,8 @@ func (w *Writer) Write(p Partition, r Row) error {
 	switch {
 	case pf.rgRows >= w.cfg.maxRowsPerRowGroup:
 		err = w.endRowGroup(pf)
-	case pf.buffered == batchRows:
-		err = pf.flush()
+	case pf.buf.n == batchRows:
+		w.flush(pf)
 	}
 	if err == nil && w.inRG > w.cfg.maxBufferedRows {
 		err = w.endRowGroup(w.largestRowGroup())
@@ -287,17 +292,31 @@ func (w *Writer) Write(p Partition, r Row) error {
 	return nil
 }
 
-// endRowGroup writes pf's current row group to its file.
+// endRowGroup has pf's current row group written to its file. An error is
+// the encoder's, from an earlier job.
 func (w *Writer) endRowGroup(pf *partFile) error {
-	if err := pf.flush(); err != nil {
-		return err
-	}
-	if err := pf.pw.Flush(); err != nil {
-		return fmt.Errorf("lake: write %s: %w", pf.part.Dir(), err)
-	}
+	w.enc.send(encJob{pf: pf, buf: w.takeBuf(pf), op: opRowGroup})
 	w.inRG -= pf.rgRows
 	pf.rgRows = 0
-	return nil
+	return w.enc.failed()
+}
+
+// flush hands pf's buffered rows to the encoder.
+func (w *Writer) flush(pf *partFile) {
+	if pf.buf.n > 0 {
+		w.enc.send(encJob{pf: pf, buf: w.takeBuf(pf)})
+	}
+}
+
+// takeBuf returns pf's buffered rows (nil if none) and gives pf an empty
+// buffer.
+func (w *Writer) takeBuf(pf *partFile) *valBuf {
+	b := pf.buf
+	if b.n == 0 {
+		return nil
+	}
+	pf.buf = w.enc.buffer()
+	return b
 }
 
 // largestRowGroup returns the open file with the most unfinished rows, of
@@ -397,6 +416,9 @@ func (w *Writer) openFile(p Partition) (*partFile, error) {
 			return nil, err
 		}
 	}
+	if w.enc == nil {
+		w.enc = newEncoder()
+	}
 	n := w.seq
 	w.seq++
 	stage := filepath.Join(w.stageDir, strconv.Itoa(n)+stagedSuffix)
@@ -425,7 +447,7 @@ func (w *Writer) openFile(p Partition) (*partFile, error) {
 			parquet.KeyValueMetadata("gallra.partition", p.Dir()),
 			parquet.KeyValueMetadata("gallra.run_id", w.runID),
 		),
-		vals: make([]parquet.Value, batchRows*numColumns),
+		buf: w.enc.buffer(),
 	}
 	pf.yearFirst, pf.yearNext = yearDays(p.StartYear)
 	w.open[p] = pf
@@ -460,13 +482,13 @@ func (pf *partFile) add(r *Row, runID string) {
 	}
 	pf.setString(colRunID, id, 0)
 	pf.setOptInt32(colLinkableUntil, r.LinkableUntil)
-	pf.buffered++
+	pf.buf.n++
 }
 
 // val returns the value of column col in the row being added. Values are
-// kept column by column: pf.vals[col*batchRows+i] is row i's.
+// kept column by column: pf.buf.vals[col*batchRows+i] is row i's.
 func (pf *partFile) val(col int) *parquet.Value {
-	return &pf.vals[col*batchRows+pf.buffered]
+	return &pf.buf.vals[col*batchRows+pf.buf.n]
 }
 
 // setNull sets column col to null. Optional columns have definition level 1
@@ -493,10 +515,11 @@ func (pf *partFile) setOptInt32(col int, x *int32) {
 }
 
 func (pf *partFile) setString(col int, s string, def int) {
-	start := len(pf.bytes)
-	pf.bytes = append(pf.bytes, s...)
+	b := pf.buf
+	start := len(b.bytes)
+	b.bytes = append(b.bytes, s...)
 	v := pf.val(col)
-	*v = parquet.ByteArrayValue(pf.bytes[start:len(pf.bytes):len(pf.bytes)])
+	*v = parquet.ByteArrayValue(b.bytes[start:len(b.bytes):len(b.bytes)])
 	v.SetDefinitionLevel(def)
 	v.SetColumnIndex(col)
 }
@@ -511,45 +534,18 @@ func (pf *partFile) setOptString(col int, s *string) {
 
 // setBytes sets a FIXED_LEN_BYTE_ARRAY column.
 func (pf *partFile) setBytes(col int, b []byte, def int) {
-	start := len(pf.bytes)
-	pf.bytes = append(pf.bytes, b...)
+	buf := pf.buf
+	start := len(buf.bytes)
+	buf.bytes = append(buf.bytes, b...)
 	v := pf.val(col)
-	*v = parquet.FixedLenByteArrayValue(pf.bytes[start:len(pf.bytes):len(pf.bytes)])
+	*v = parquet.FixedLenByteArrayValue(buf.bytes[start:len(buf.bytes):len(buf.bytes)])
 	v.SetDefinitionLevel(def)
 	v.SetColumnIndex(col)
 }
 
-// writeChunk is how many rows flush hands each column at a time: what
-// parquet-go's own WriteRows does (pages end only between such chunks), so
-// the files are byte for byte those WriteRows would write.
-const writeChunk = 64
-
-// flush hands the buffered rows to parquet-go, column by column, straight
-// into its column writers (the rows were already split into columns by add).
-// The row group's row count is kept by the Writer (endRowGroup), not by
-// parquet-go, which counts the first column's values when it writes one.
-func (pf *partFile) flush() error {
-	if pf.buffered == 0 {
-		return nil
-	}
-	cws := pf.pw.ColumnWriters()
-	for i := 0; i < pf.buffered; i += writeChunk {
-		j := min(i+writeChunk, pf.buffered)
-		for col, cw := range cws {
-			if _, err := cw.WriteRowValues(pf.vals[col*batchRows+i : col*batchRows+j]); err != nil {
-				return fmt.Errorf("lake: write %s: %w", pf.part.Dir(), err)
-			}
-		}
-	}
-	// parquet-go has copied the values; the buffers can be reused (vals
-	// points into bytes only, so nothing stays reachable through it).
-	pf.buffered = 0
-	pf.bytes = pf.bytes[:0]
-	return nil
-}
-
-// finish completes pf's file on disk (footer, fsync, close) and moves it from
-// the open set to the staged list.
+// finish has pf's file completed on disk (footer, fsync, close) and moves it
+// from the open set to the staged list. An error is the encoder's, from an
+// earlier job; Stage waits for the file and reports its own.
 func (w *Writer) finish(pf *partFile) error {
 	delete(w.open, pf.part)
 	if w.last == pf {
@@ -557,26 +553,14 @@ func (w *Writer) finish(pf *partFile) error {
 	}
 	w.inRG -= pf.rgRows
 	pf.rgRows = 0
-	err := pf.flush()
-	if err == nil {
-		if err = pf.pw.Close(); err != nil {
-			err = fmt.Errorf("lake: finish %s: %w", pf.part.Dir(), err)
-		}
+	b := pf.buf
+	if b.n == 0 {
+		b = nil
 	}
-	if err == nil {
-		if err = pf.f.Sync(); err != nil {
-			err = fmt.Errorf("lake: fsync staged file: %w", err)
-		}
-	}
-	if cerr := pf.f.Close(); cerr != nil && err == nil {
-		err = fmt.Errorf("lake: close staged file: %w", cerr)
-	}
-	pf.pw, pf.vals, pf.bytes = nil, nil, nil
-	if err != nil {
-		return err
-	}
+	pf.buf = nil
+	w.enc.send(encJob{pf: pf, buf: b, op: opClose})
 	w.staged = append(w.staged, pf)
-	return nil
+	return w.enc.failed()
 }
 
 // StagedFile is a finished, fsynced file waiting in the staging area, and
@@ -598,6 +582,11 @@ func (w *Writer) Stage() ([]StagedFile, error) {
 	w.state = failed // until proven otherwise
 	for _, pf := range w.openInOrder() {
 		if err := w.finish(pf); err != nil {
+			return nil, err
+		}
+	}
+	if w.enc != nil {
+		if err := w.enc.stop(); err != nil {
 			return nil, err
 		}
 	}
@@ -788,6 +777,9 @@ func (w *Writer) Abort() error {
 	// After Stage the files belong to whoever publishes them; a staged
 	// writer's directory is removed like any other.
 	w.state = aborted
+	if w.enc != nil {
+		w.enc.stop() // its error does not matter: the files are removed below
+	}
 	for _, pf := range w.open {
 		pf.f.Close() // the file is removed below; its error does not matter
 	}
