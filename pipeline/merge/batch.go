@@ -3,7 +3,6 @@ package merge
 import (
 	"bufio"
 	"cmp"
-	"container/heap"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -522,7 +521,7 @@ func (b *Batch) iter(src string) (entryIter, error) {
 			f.Close()
 		}
 	}
-	heap.Init(&m.h)
+	m.h.init()
 	return m, nil
 }
 
@@ -585,22 +584,57 @@ func (rr *runReader) advance() error {
 	return err
 }
 
+// runHeap is a binary min-heap of run readers by (record key, entry
+// number): container/heap's algorithm without its interface calls, which
+// were a third of the k-way merge's cost.
 type runHeap []*runReader
 
-func (h runHeap) Len() int { return len(h) }
-func (h runHeap) Less(i, j int) bool {
+func (h runHeap) less(i, j int) bool {
 	if c := compareKeys(&h[i].h.key, &h[j].h.key); c != 0 {
 		return c < 0
 	}
 	return h[i].h.seq < h[j].h.seq
 }
-func (h runHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *runHeap) Push(x any)   { *h = append(*h, x.(*runReader)) }
-func (h *runHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
+
+// down moves h[i] down to its place.
+func (h runHeap) down(i int) {
+	for {
+		j := 2*i + 1
+		if j >= len(h) {
+			return
+		}
+		if r := j + 1; r < len(h) && h.less(r, j) {
+			j = r
+		}
+		if !h.less(j, i) {
+			return
+		}
+		h[i], h[j] = h[j], h[i]
+		i = j
+	}
+}
+
+func (h runHeap) init() {
+	for i := len(h)/2 - 1; i >= 0; i-- {
+		h.down(i)
+	}
+}
+
+// advanceTop moves the least reader on and puts it in its place, or drops
+// it (and closes its file) at the end of its section.
+func (h *runHeap) advanceTop() error {
+	rr := (*h)[0]
+	if err := rr.advance(); err != nil {
+		return err
+	}
+	if !rr.ok {
+		rr.f.Close()
+		last := len(*h) - 1
+		(*h)[0], (*h)[last] = (*h)[last], nil
+		*h = (*h)[:last]
+	}
+	h.down(0)
+	return nil
 }
 
 // runMerge is a k-way merge of the runs' sections of one source: of each
@@ -625,14 +659,8 @@ func (m *runMerge) next() (Entry, bool, error) {
 				m.best = append(m.best[:0], rr.rec...)
 				found = true
 			}
-			if err := rr.advance(); err != nil {
+			if err := m.h.advanceTop(); err != nil {
 				return Entry{}, false, err
-			}
-			if rr.ok {
-				heap.Fix(&m.h, 0)
-			} else {
-				rr.f.Close()
-				heap.Pop(&m.h)
 			}
 		}
 		if found {
@@ -651,14 +679,8 @@ func (m *runMerge) nextAny() (Entry, bool, error) {
 		if live {
 			m.best = append(m.best[:0], rr.rec...)
 		}
-		if err := rr.advance(); err != nil {
+		if err := m.h.advanceTop(); err != nil {
 			return Entry{}, false, err
-		}
-		if rr.ok {
-			heap.Fix(&m.h, 0)
-		} else {
-			rr.f.Close()
-			heap.Pop(&m.h)
 		}
 		if live {
 			_, err := m.b.tab.decodeInto(m.best, &m.e)
