@@ -143,7 +143,7 @@ func decodeStream(raw *bufio.Reader, enc string) *bufio.Reader {
 	case encUTF8:
 		return raw
 	case encCP1252:
-		dec = charmap.Windows1252.NewDecoder()
+		dec = newByteDecoder(charmap.Windows1252)
 	case encUTF16LE, encUTF16BE:
 		// ExpectBOM reads the byte order mark and follows it.
 		dec = unicode.UTF16(unicode.LittleEndian, unicode.ExpectBOM).NewDecoder()
