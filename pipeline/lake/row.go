@@ -176,5 +176,5 @@ func Date(t time.Time) int32 {
 
 // DateOf returns the date days after 1970-01-01 as midnight UTC.
 func DateOf(days int32) time.Time {
-	return time.Date(1970, time.January, 1+int(days), 0, 0, 0, 0, time.UTC)
+	return time.Unix(int64(days)*secondsPerDay, 0).UTC() // time.Date's normalisation costs 4x
 }
