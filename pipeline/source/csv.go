@@ -30,6 +30,8 @@ type csvReader struct {
 	cols     []int // nil: all columns
 	validate bool  // selected fields must be valid UTF-8 (file read as UTF-8)
 
+	fields fieldBlock // where the rows' field slices come from
+
 	peek  *csvRead // a record read ahead to tell a truncated file from a malformed last record
 	fatal error    // sticky whole-file error
 }
@@ -183,7 +185,7 @@ func (r *csvReader) Next() (Row, error) {
 	if res.err != nil {
 		return Row{}, r.readError(res)
 	}
-	fields := selectFields(res.rec, r.cols)
+	fields := selectFields(&r.fields, res.rec, r.cols)
 	if r.validate {
 		for i, s := range fields {
 			if !utf8.ValidString(s) {

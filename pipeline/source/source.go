@@ -193,15 +193,15 @@ func Open(path string, opt Options) (Reader, error) {
 	return openCSV(path, opt)
 }
 
-// selectFields copies the selected columns of rec into a new slice; a nil
-// selection means all columns.
-func selectFields(rec []string, cols []int) []string {
+// selectFields copies the selected columns of rec into a new slice from
+// blk; a nil cols selects them all. Columns beyond rec are empty.
+func selectFields(blk *fieldBlock, rec []string, cols []int) []string {
 	if cols == nil {
-		out := make([]string, len(rec))
+		out := blk.take(len(rec))
 		copy(out, rec)
 		return out
 	}
-	out := make([]string, len(cols))
+	out := blk.take(len(cols))
 	for i, c := range cols {
 		if c < len(rec) {
 			out[i] = rec[c]
@@ -209,6 +209,24 @@ func selectFields(rec []string, cols []int) []string {
 	}
 	return out
 }
+
+// fieldBlock hands out the field slices of a reader's rows from shared
+// blocks rather than one allocation each (0.7 of the 52 CPU-s of a 10M-row
+// night went to those allocations). A slice's capacity is its length, so
+// appending to one never reaches the next row's. A block is freed when no
+// row refers to it any more.
+type fieldBlock struct{ free []string }
+
+func (b *fieldBlock) take(n int) []string {
+	if len(b.free) < n {
+		b.free = make([]string, max(n, fieldBlockSize))
+	}
+	out := b.free[:n:n]
+	b.free = b.free[n:]
+	return out
+}
+
+const fieldBlockSize = 4096
 
 // checkSelect validates and copies a selection.
 func checkSelect(cols []int) []int {

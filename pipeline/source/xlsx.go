@@ -32,6 +32,8 @@ const isoDate = "yyyy-mm-dd"
 // copy of the workbook that holds its styles but none of its cells (see
 // cellFormatter). Only the selected columns are decoded.
 type xlsxReader struct {
+	fields fieldBlock // where the rows' field slices come from
+
 	path   string
 	zf     *zip.ReadCloser
 	sheet  io.ReadCloser
@@ -782,7 +784,7 @@ func (r *xlsxReader) Next() (Row, error) {
 		n--
 	}
 	n = max(n, r.width)
-	return Row{Line: r.rowNum, Fields: selectFields(cells, r.cols), NumFields: n}, nil
+	return Row{Line: r.rowNum, Fields: selectFields(&r.fields, cells, r.cols), NumFields: n}, nil
 }
 
 // cellFormatter shows a styled cell value in its number format with
