@@ -42,6 +42,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -199,8 +200,8 @@ func main() {
 		}
 	}
 
-	fmt.Printf("rows generated: %d, runs: %d (the run with the median wall time and its CPU time, user + system; peak RSS is the largest over the runs)\n", *rows, *runs)
-	fmt.Printf("%-38s %10s %10s %12s %10s %12s\n", "method", "rows", "seconds", "rows/s", "CPU s", "peak RSS MiB")
+	fmt.Printf("rows generated: %d, runs: %d (the run with the median wall time and its CPU time, user + system; cores = CPU s / seconds, how many of the machine's %d vCPUs the method kept busy; peak RSS is the largest over the runs)\n", *rows, *runs, runtime.NumCPU())
+	fmt.Printf("%-38s %10s %10s %12s %10s %6s %12s\n", "method", "rows", "seconds", "rows/s", "CPU s", "cores", "peak RSS MiB")
 	rate := make([]float64, len(methods))
 	for j, m := range methods {
 		if !run(j) {
@@ -208,7 +209,7 @@ func main() {
 		}
 		med, peak := summarise(results[j])
 		rate[j] = float64(med.rows) / med.wall.Seconds()
-		fmt.Printf("%-38s %10d %10.3f %12.0f %10.1f %12.1f\n", m.name, med.rows, med.wall.Seconds(), rate[j], med.cpu.Seconds(), float64(peak)/(1<<20))
+		fmt.Printf("%-38s %10d %10.3f %12.0f %10.1f %6.2f %12.1f\n", m.name, med.rows, med.wall.Seconds(), rate[j], med.cpu.Seconds(), med.cpu.Seconds()/med.wall.Seconds(), float64(peak)/(1<<20))
 	}
 	if run(0) && run(1) && run(3) {
 		fmt.Printf("ratio rows/s gallra / DuckDB SQL:  %.2f whole job, %.2f CSV only (target >= 1.5)\n", rate[0]/rate[3], rate[1]/rate[3])
