@@ -372,20 +372,21 @@ func (r *xlsxReader) readRow() ([]string, error) {
 		}
 		col++
 		var c cell
-		if v, ok := sc.attr("r"); ok && len(v) > 0 {
-			if col, err = columnOf(v); err != nil {
+		v, ok := sc.attrs("r", "s", "t")
+		if ok[0] && len(v[0]) > 0 {
+			if col, err = columnOf(v[0]); err != nil {
 				return nil, fmt.Errorf("cell in row %d: %w", r.rowNum, err)
 			}
 		}
-		if v, ok := sc.attr("s"); ok {
-			s, err := strconv.ParseInt(string(v), 10, 64)
+		if ok[1] {
+			s, err := strconv.ParseInt(string(v[1]), 10, 64)
 			if err != nil {
 				return nil, fmt.Errorf("cell in row %d: invalid style", r.rowNum)
 			}
 			c.s = int(s)
 		}
-		if v, ok := sc.attr("t"); ok {
-			c.t = cellType(v)
+		if ok[2] {
+			c.t = cellType(v[2])
 		}
 		want := r.want == nil || (col-1 < len(r.want) && r.want[col-1])
 		val := ""
