@@ -4,6 +4,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/gallra/gallra/transforms/period"
 )
 
 // MaxAge is the highest age, in calendar years at the reference date, that a
@@ -170,21 +172,6 @@ func (r refDate) century10(yy int, sep byte) int {
 		year -= 100
 	}
 	return year
-}
-
-func isLeap(y int) bool { return y%4 == 0 && (y%100 != 0 || y%400 == 0) }
-
-func daysIn(y, m int) int {
-	switch m {
-	case 2:
-		if isLeap(y) {
-			return 29
-		}
-		return 28
-	case 4, 6, 9, 11:
-		return 30
-	}
-	return 31
 }
 
 func num2(b []byte) int { return int(b[0]-'0')*10 + int(b[1]-'0') }
@@ -449,7 +436,7 @@ func checkNumber(b []byte, sep byte, r refDate) (Kind, int, *Error) {
 		kind, earliest = Samordningsnummer, dd-60
 		max := 31
 		if mm != 0 {
-			max = daysIn(year, mm)
+			max = period.DaysIn(year, mm)
 		}
 		if dd-60 > max {
 			return Invalid, 0, newError(ReasonImpossibleDate, detailSamDay)
@@ -458,7 +445,7 @@ func checkNumber(b []byte, sep byte, r refDate) (Kind, int, *Error) {
 		return Invalid, 0, newError(ReasonImpossibleDate, detailDayRange)
 	case mm == 0:
 		return Invalid, 0, newError(ReasonImpossibleDate, detailMonth00)
-	case dd > daysIn(year, mm):
+	case dd > period.DaysIn(year, mm):
 		return Invalid, 0, newError(ReasonImpossibleDate, detailDay)
 	}
 	earliestMonth := mm
@@ -547,7 +534,7 @@ func checkBirthDate(b []byte, r refDate) (int, *Error) {
 	switch {
 	case mm < 1 || mm > 12:
 		return 0, newError(ReasonImpossibleDate, detailMonth)
-	case dd < 1 || dd > daysIn(year, mm):
+	case dd < 1 || dd > period.DaysIn(year, mm):
 		return 0, newError(ReasonImpossibleDate, detailDay)
 	}
 	if err := checkYear(year, r); err != nil {
@@ -584,8 +571,8 @@ func reserve(sh *shape, r refDate) (ID, bool) {
 	// A 6-digit prefix is widened whenever its month and day could be a
 	// date in some year (29 February included), so that the choice does not
 	// depend on the century and Parse(Canonical) gives the same ID.
-	widen := p == 6 && inRange && mm >= 1 && mm <= 12 && dd >= 1 && dd <= daysIn(2000, mm)
-	validDate := inRange && mm >= 1 && mm <= 12 && dd >= 1 && dd <= daysIn(year, mm)
+	widen := p == 6 && inRange && mm >= 1 && mm <= 12 && dd >= 1 && dd <= period.DaysIn(2000, mm)
+	validDate := inRange && mm >= 1 && mm <= 12 && dd >= 1 && dd <= period.DaysIn(year, mm)
 
 	var c [12]byte
 	n := 0

@@ -58,7 +58,7 @@ func ParseDate(s string) (time.Time, bool) {
 	default:
 		return time.Time{}, false
 	}
-	if y < 0 || m < 1 || m > 12 || d < 1 || d > daysIn(y, m) {
+	if y < 0 || m < 1 || m > 12 || d < 1 || d > DaysIn(y, m) {
 		return time.Time{}, false
 	}
 	// The day number straight from the calendar, not through time.Date
@@ -69,8 +69,10 @@ func ParseDate(s string) (time.Time, bool) {
 
 const secondsPerDay = 24 * 60 * 60
 
-// daysIn is the number of days of month m of year y (proleptic Gregorian).
-func daysIn(y, m int) int {
+// DaysIn is the number of days of month m (1-12) of year y, proleptic
+// Gregorian: the calendar both a period's dates and an identifier's birth
+// date are checked against.
+func DaysIn(y, m int) int {
 	switch m {
 	case 2:
 		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
