@@ -147,7 +147,7 @@ type partFile struct {
 	f       *os.File
 	out     *hashWriter
 	pw      *parquet.Writer // used by the encoder only, once the file is open
-	buf     *valBuf         // rows not yet handed to the encoder, at most batchRows
+	buf     *valBuf         // rows not yet handed to the encoder (1 to batchRows), or nil
 	rows    int64           // rows in the file
 	rgRows  int64           // rows in the current, unfinished row group
 	lastUse uint64
@@ -271,6 +271,9 @@ func (w *Writer) Write(p Partition, r Row) error {
 	w.tick++
 	pf.lastUse = w.tick
 
+	if pf.buf == nil {
+		pf.buf = w.enc.buffer()
+	}
 	pf.add(&r, w.runID)
 	pf.rows++
 	pf.rgRows++
@@ -280,7 +283,7 @@ func (w *Writer) Write(p Partition, r Row) error {
 	case pf.rgRows >= w.cfg.maxRowsPerRowGroup:
 		err = w.endRowGroup(pf)
 	case pf.buf.n == batchRows:
-		w.flush(pf)
+		w.enc.send(encJob{pf: pf, buf: pf.takeRows()})
 	}
 	if err == nil && w.inRG > w.cfg.maxBufferedRows {
 		err = w.endRowGroup(w.largestRowGroup())
@@ -295,27 +298,17 @@ func (w *Writer) Write(p Partition, r Row) error {
 // endRowGroup has pf's current row group written to its file. An error is
 // the encoder's, from an earlier job.
 func (w *Writer) endRowGroup(pf *partFile) error {
-	w.enc.send(encJob{pf: pf, buf: w.takeBuf(pf), op: opRowGroup})
+	w.enc.send(encJob{pf: pf, buf: pf.takeRows(), op: opRowGroup})
 	w.inRG -= pf.rgRows
 	pf.rgRows = 0
 	return w.enc.failed()
 }
 
-// flush hands pf's buffered rows to the encoder.
-func (w *Writer) flush(pf *partFile) {
-	if pf.buf.n > 0 {
-		w.enc.send(encJob{pf: pf, buf: w.takeBuf(pf)})
-	}
-}
-
-// takeBuf returns pf's buffered rows (nil if none) and gives pf an empty
-// buffer.
-func (w *Writer) takeBuf(pf *partFile) *valBuf {
+// takeRows returns pf's buffered rows for an encoder job (nil if there are
+// none); pf gets a buffer again with its next row.
+func (pf *partFile) takeRows() *valBuf {
 	b := pf.buf
-	if b.n == 0 {
-		return nil
-	}
-	pf.buf = w.enc.buffer()
+	pf.buf = nil
 	return b
 }
 
@@ -447,7 +440,6 @@ func (w *Writer) openFile(p Partition) (*partFile, error) {
 			parquet.KeyValueMetadata("gallra.partition", p.Dir()),
 			parquet.KeyValueMetadata("gallra.run_id", w.runID),
 		),
-		buf: w.enc.buffer(),
 	}
 	pf.yearFirst, pf.yearNext = yearDays(p.StartYear)
 	w.open[p] = pf
@@ -553,12 +545,7 @@ func (w *Writer) finish(pf *partFile) error {
 	}
 	w.inRG -= pf.rgRows
 	pf.rgRows = 0
-	b := pf.buf
-	if b.n == 0 {
-		b = nil
-	}
-	pf.buf = nil
-	w.enc.send(encJob{pf: pf, buf: b, op: opClose})
+	w.enc.send(encJob{pf: pf, buf: pf.takeRows(), op: opClose})
 	w.staged = append(w.staged, pf)
 	return w.enc.failed()
 }
