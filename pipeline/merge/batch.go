@@ -246,7 +246,7 @@ func (b *Batch) sortRefs() {
 	rank := b.tab.ranks()
 	refs := b.refs
 	if len(refs) < radixMin {
-		insertionSort(refs, rank)
+		sortBucket(refs, rank)
 		return
 	}
 	// The sources present, numbered densely in name order: bucket numbers
@@ -267,13 +267,13 @@ func (b *Batch) sortRefs() {
 	var inner []int
 	for k := range len(outer) - 1 {
 		bucket := refs[outer[k]:outer[k+1]]
-		if len(bucket) <= 32 {
-			insertionSort(bucket, rank)
+		if len(bucket) <= smallBucket {
+			sortBucket(bucket, rank)
 			continue
 		}
 		inner = flagSort(bucket, 256, radixDigit{nil, 1}, inner)
 		for j := range 256 {
-			insertionSort(bucket[inner[j]:inner[j+1]], rank)
+			sortBucket(bucket[inner[j]:inner[j+1]], rank)
 		}
 	}
 }
@@ -329,10 +329,13 @@ func flagSort(refs []ref, n int, digit radixDigit, starts []int) []int {
 // radixMin is the fewest refs sortRefs sorts by radix.
 const radixMin = 256
 
-// insertionSort sorts a bucket's few refs; a large bucket (keys not spread
-// as expected) is left to slices.SortFunc.
-func insertionSort(refs []ref, rank []int) {
-	if len(refs) > 32 {
+// smallBucket is the most refs sortBucket sorts by insertion.
+const smallBucket = 32
+
+// sortBucket sorts a bucket's refs: by insertion, as there are few; a large
+// bucket (keys not spread as expected) by slices.SortFunc.
+func sortBucket(refs []ref, rank []int) {
+	if len(refs) > smallBucket {
 		slices.SortFunc(refs, func(x, y ref) int { return compareRefs(rank, &x, &y) })
 		return
 	}
