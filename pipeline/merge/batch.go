@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"slices"
@@ -43,8 +45,10 @@ type Batch struct {
 	dead    []seqRange
 	held    []heldRange // AddAt's entries that may still be discarded
 	runs    []*spillRun
-	parts   map[lake.Partition]bool // partitions of incoming entries
-	movable map[string]bool         // sources with entries keyed by record ID
+	years   map[string]*yearSet // the start years of incoming entries, by source
+	last    *yearSet            // the last entry's source's years
+	lastSrc string
+	movable map[string]bool // sources with entries keyed by record ID
 	added   int
 	keepAll bool // a sorter of stored rows: keep every version
 }
@@ -70,7 +74,7 @@ type heldRange struct {
 // NewBatch returns an empty batch that holds all its entries in memory.
 func NewBatch() *Batch {
 	return &Batch{tab: newStrtab(), budget: math.MaxInt64,
-		parts: map[lake.Partition]bool{}, movable: map[string]bool{}}
+		years: map[string]*yearSet{}, movable: map[string]bool{}}
 }
 
 // NewSpillingBatch returns an empty batch that holds at most about maxMemory
@@ -154,7 +158,14 @@ func (b *Batch) add(seq uint64, e *Entry) error {
 	b.refs = append(b.refs, ref{key: e.Row.RecordKey, seq: seq, src: b.tab.idAt(slotSource, e.Source),
 		off: uint32(off), n: uint32(len(b.arena) - off)})
 	b.added++
-	b.parts[e.partition()] = true
+	if b.last == nil || e.Source != b.lastSrc {
+		// Entries come in runs of one source: look it up once per run.
+		if b.years[e.Source] == nil {
+			b.years[e.Source] = &yearSet{}
+		}
+		b.last, b.lastSrc = b.years[e.Source], e.Source
+	}
+	b.last.add(lake.DateOf(e.Row.PeriodStart).Year())
 	if e.ByRecordID {
 		b.movable[e.Source] = true
 	}
@@ -472,17 +483,46 @@ func (b *Batch) prepare() error {
 
 // sources returns the sources with incoming entries, by name.
 func (b *Batch) sources() []string {
-	set := map[string]bool{}
-	for p := range b.parts {
-		set[p.Source] = true
+	return slices.Sorted(maps.Keys(b.years))
+}
+
+// partitions returns the partitions of src's incoming entries.
+func (b *Batch) partitions(src string) []lake.Partition {
+	var ps []lake.Partition
+	for _, y := range b.years[src].list() {
+		ps = append(ps, lake.Partition{Source: src, StartYear: y})
 	}
-	return slices.Sorted(func(yield func(string) bool) {
-		for s := range set {
-			if !yield(s) {
-				return
-			}
+	return ps
+}
+
+// yearSet is a set of years. Add is called for every entry, so the years
+// a partition can have (four digits) are bits, not map keys.
+type yearSet struct {
+	bits  [(10000 + 63) / 64]uint64
+	other map[int]bool // years outside 0..9999, which the lake rejects
+}
+
+func (s *yearSet) add(y int) {
+	if y < 0 || y >= len(s.bits)*64 {
+		if s.other == nil {
+			s.other = map[int]bool{}
 		}
-	})
+		s.other[y] = true
+		return
+	}
+	s.bits[y/64] |= 1 << (y % 64)
+}
+
+// list returns the years in s, in ascending order.
+func (s *yearSet) list() []int {
+	ys := slices.Collect(maps.Keys(s.other))
+	for i, w := range s.bits {
+		for ; w != 0; w &= w - 1 {
+			ys = append(ys, i*64+bits.TrailingZeros64(w))
+		}
+	}
+	slices.Sort(ys)
+	return ys
 }
 
 // iter returns the incoming entries of src. It may be called again for the

@@ -105,10 +105,8 @@ func Apply(lakeDir string, base *lake.Manifest, b *Batch, w *lake.Writer) (*Resu
 	var rewritten []lake.Partition
 	for _, src := range b.sources() {
 		cands := map[lake.Partition]bool{}
-		for p := range b.parts {
-			if p.Source == src {
-				cands[p] = true
-			}
+		for _, p := range b.partitions(src) {
+			cands[p] = true
 		}
 		if b.movable[src] {
 			for _, p := range baseParts {
@@ -162,11 +160,24 @@ type applier struct {
 // source merges one source's entries and returns the partitions it rewrote.
 func (m *applier) source(src string, storedParts []lake.Partition) ([]lake.Partition, error) {
 	stats := map[lake.Partition]*Stats{}
+	// st is called for every entry, in record key order, so the partition
+	// changes from one entry to the next; src's own partitions differ only
+	// in their year, a cheaper map key than a Partition's two strings.
+	byYear := map[int]*Stats{}
 	st := func(p lake.Partition) *Stats {
-		if stats[p] == nil {
-			stats[p] = &Stats{Partition: p}
+		own := p.Source == src && plain(p)
+		if s := byYear[p.StartYear]; own && s != nil {
+			return s
 		}
-		return stats[p]
+		s := stats[p]
+		if s == nil {
+			s = &Stats{Partition: p}
+			stats[p] = s
+		}
+		if own {
+			byYear[p.StartYear] = s
+		}
+		return s
 	}
 	commitStats := func() {
 		for p, s := range stats {
@@ -209,6 +220,7 @@ func (m *applier) source(src string, storedParts []lake.Partition) ([]lake.Parti
 	// order is sorted and the pass starts over.
 	for {
 		clear(stats)
+		clear(byYear)
 		in, err := m.b.iter(src)
 		if err != nil {
 			return nil, err
