@@ -45,7 +45,7 @@ type encJob struct {
 // column: vals[col*batchRows+i] is row i's (see partFile.add).
 type valBuf struct {
 	vals  []parquet.Value
-	bytes []byte // copies of the rows' strings and UUIDs, which vals point into
+	bytes []byte // copies of the rows' UUIDs, which vals point into (strings are not copied: see partFile.setString)
 	n     int    // rows
 }
 

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress/zstd"
@@ -506,12 +507,14 @@ func (pf *partFile) setOptInt32(col int, x *int32) {
 	pf.setInt32(col, *x, 1)
 }
 
+// setString sets a BYTE_ARRAY column to s without copying it: a string is
+// immutable, and v's pointer keeps it reachable until the encoder has
+// written it (parquet-go only reads a value's bytes, copying what it keeps).
+// The strings of a row are few and mostly repeated (key ID, run ID, codes),
+// so the copy was a third of what setting them cost.
 func (pf *partFile) setString(col int, s string, def int) {
-	b := pf.buf
-	start := len(b.bytes)
-	b.bytes = append(b.bytes, s...)
 	v := pf.val(col)
-	*v = parquet.ByteArrayValue(b.bytes[start:len(b.bytes):len(b.bytes)])
+	*v = parquet.ByteArrayValue(unsafe.Slice(unsafe.StringData(s), len(s)))
 	v.SetDefinitionLevel(def)
 	v.SetColumnIndex(col)
 }
