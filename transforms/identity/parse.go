@@ -406,7 +406,7 @@ func number(b []byte, sep byte, r refDate) (ID, *Error) {
 	case dd > 60:
 		dd -= 60
 	}
-	id.Birth = time.Date(year, time.Month(mm), dd, 0, 0, 0, 0, time.UTC)
+	id.Birth = period.Date(year, mm, dd)
 	return id, nil
 }
 
@@ -517,7 +517,7 @@ func birthDate(b []byte, r refDate) (ID, *Error) {
 	return ID{
 		Kind:       BirthDate,
 		Canonical:  string(c[:]),
-		Birth:      time.Date(year, time.Month(mm), dd, 0, 0, 0, 0, time.UTC),
+		Birth:      period.Date(year, mm, dd),
 		BirthExact: true,
 	}, nil
 }
@@ -584,7 +584,7 @@ func reserve(sh *shape, r refDate) (ID, bool) {
 	n += copy(c[n:], sh.b[:sh.n])
 	id := ID{Kind: Reserve, Canonical: string(c[:n])}
 	if validDate && dateKey(year, mm, dd) <= r.key {
-		id.Birth = time.Date(year, time.Month(mm), dd, 0, 0, 0, 0, time.UTC)
+		id.Birth = period.Date(year, mm, dd)
 	}
 	return id, true
 }

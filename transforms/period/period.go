@@ -61,10 +61,15 @@ func ParseDate(s string) (time.Time, bool) {
 	if y < 0 || m < 1 || m > 12 || d < 1 || d > DaysIn(y, m) {
 		return time.Time{}, false
 	}
-	// The day number straight from the calendar, not through time.Date
-	// (a quarter of the date handling's cost in a run's profile): the same
-	// instant, and the same location (UTC) as time.Date gives.
-	return time.Unix(daysFromCivil(y, m, d)*secondsPerDay, 0).UTC(), true
+	return Date(y, m, d), true
+}
+
+// Date is time.Date(y, m, d, 0, 0, 0, 0, time.UTC) for a valid date of the
+// years 0 to 9999: the same instant and location, computed as a day number
+// straight from the calendar, which costs a quarter of what time.Date's
+// normalisation does (dates are a noticeable part of a run's profile).
+func Date(y, m, d int) time.Time {
+	return time.Unix(daysFromCivil(y, m, d)*secondsPerDay, 0).UTC()
 }
 
 const secondsPerDay = 24 * 60 * 60
