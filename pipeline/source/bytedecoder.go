@@ -2,6 +2,7 @@ package source
 
 import (
 	"encoding/binary"
+	"strings"
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding/charmap"
@@ -58,4 +59,24 @@ func (d byteDecoder) Transform(dst, src []byte, atEOF bool) (nDst, nSrc int, err
 		nSrc++
 	}
 	return nDst, nSrc, nil
+}
+
+// String decodes s. A field that is all ASCII (nearly every field a run
+// keeps) is returned as it is.
+func (d byteDecoder) String(s string) string {
+	i := 0
+	for i < len(s) && s[i] < utf8.RuneSelf {
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(i + (len(s)-i)*utf8.UTFMax)
+	b.WriteString(s[:i])
+	for ; i < len(s); i++ {
+		c := s[i]
+		b.Write(d.utf8[c][:d.size[c]])
+	}
+	return b.String()
 }
