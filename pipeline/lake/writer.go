@@ -447,9 +447,9 @@ func (w *Writer) openFile(p Partition) (*partFile, error) {
 	return pf, nil
 }
 
-// add appends r to the buffer as Parquet values, copying its strings and
-// byte arrays, so that a caller may reuse whatever r points to as soon as
-// Write returns.
+// add appends r to the buffer as Parquet values, copying its byte arrays
+// and keeping its strings (immutable, see setString), so that a caller may
+// reuse whatever r points to as soon as Write returns.
 func (pf *partFile) add(r *Row, runID string) {
 	if r.Pseudonym != nil {
 		pf.setBytes(colPseudonym, r.Pseudonym[:], 1)
