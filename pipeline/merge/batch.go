@@ -599,14 +599,23 @@ func (it *memIter) close() {}
 
 // runReader reads one source's section of a run.
 type runReader struct {
-	f   *os.File
-	r   *bufio.Reader
-	rec []byte
-	h   recHead
-	ok  bool
+	f *os.File
+	r *bufio.Reader
+	// rec is the current record, valid until the next advance: in r's
+	// buffer (peeked bytes still to be discarded), or in own when it is
+	// larger than the buffer. The merge copies the record it keeps.
+	rec    []byte
+	peeked int
+	own    []byte
+	h      recHead
+	ok     bool
 }
 
 func (rr *runReader) advance() error {
+	if rr.peeked > 0 {
+		rr.r.Discard(rr.peeked) // buffered: it cannot fail
+		rr.peeked = 0
+	}
 	n, err := binary.ReadUvarint(rr.r)
 	if err == io.EOF {
 		rr.ok = false
@@ -618,9 +627,22 @@ func (rr *runReader) advance() error {
 	if n > 1<<20 {
 		return errCorrupt
 	}
-	rr.rec = slices.Grow(rr.rec[:0], int(n))[:n]
-	if _, err := io.ReadFull(rr.r, rr.rec); err != nil {
-		return fmt.Errorf("merge: reading spill: %w", err)
+	if int(n) <= rr.r.Size() {
+		// Looked at where it is rather than copied out: each record is
+		// looked at once, and only the latest version is copied.
+		if rr.rec, err = rr.r.Peek(int(n)); err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return fmt.Errorf("merge: reading spill: %w", err)
+		}
+		rr.peeked = int(n)
+	} else {
+		rr.own = slices.Grow(rr.own[:0], int(n))[:n]
+		if _, err := io.ReadFull(rr.r, rr.own); err != nil {
+			return fmt.Errorf("merge: reading spill: %w", err)
+		}
+		rr.rec = rr.own
 	}
 	rr.h, err = head(rr.rec)
 	rr.ok = err == nil

@@ -2,6 +2,7 @@ package merge
 
 import (
 	"encoding/binary"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -78,5 +79,32 @@ func BenchmarkSortRefsComparison(b *testing.B) {
 	for b.Loop() {
 		copy(sorted, refs)
 		slices.SortFunc(sorted, func(x, y ref) int { return compareRefs(rank, &x, &y) })
+	}
+}
+
+// TestYearSetListsEachYearOnceInOrder adds years in random order, with
+// repeats, at the bit set's word boundaries and outside it (which the lake
+// rejects later, but Apply must still see), and compares the list with a
+// map's sorted keys.
+func TestYearSetListsEachYearOnceInOrder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2026, 11))
+	edges := []int{-5, 0, 1, 63, 64, 127, 128, 1000, 2024, 9983, 9984, 9999, 10000, 12345}
+	var s yearSet
+	want := map[int]bool{}
+	for range 2000 {
+		y := 1990 + rng.IntN(40)
+		if rng.IntN(10) == 0 {
+			y = edges[rng.IntN(len(edges))]
+		}
+		s.add(y)
+		want[y] = true
+	}
+	for _, y := range edges {
+		s.add(y)
+		want[y] = true
+	}
+	wantList := slices.Sorted(maps.Keys(want))
+	if got := s.list(); !slices.Equal(got, wantList) {
+		t.Fatalf("list() = %v\nwant %v", got, wantList)
 	}
 }
