@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	kflate "github.com/klauspost/compress/flate"
 	"io"
 	"path"
 	"strconv"
@@ -66,6 +67,7 @@ func openXLSX(path string, opt Options) (Reader, error) {
 	if err != nil {
 		return nil, &FileError{File: path, Reason: ReasonUnreadable, Err: err}
 	}
+	zf.RegisterDecompressor(zip.Deflate, func(r io.Reader) io.ReadCloser { return kflate.NewReader(r) })
 	r := &xlsxReader{path: path, zf: zf}
 	if err := r.init(opt); err != nil {
 		r.Close()
