@@ -166,8 +166,10 @@ func (m *applier) source(src string, storedParts []lake.Partition) ([]lake.Parti
 	byYear := map[int]*Stats{}
 	st := func(p lake.Partition) *Stats {
 		own := p.Source == src && plain(p)
-		if s := byYear[p.StartYear]; own && s != nil {
-			return s
+		if own {
+			if s := byYear[p.StartYear]; s != nil {
+				return s
+			}
 		}
 		s := stats[p]
 		if s == nil {

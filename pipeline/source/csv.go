@@ -159,11 +159,11 @@ func fieldwise(d byteDecoder, prefix []byte, atEOF bool, opt Options) bool {
 	if opt.Delimiter >= utf8.RuneSelf {
 		return false
 	}
-	text, _, err := transform.Bytes(d, bytes.TrimPrefix(prefix, bomUTF8))
+	raw := bytes.TrimPrefix(prefix, bomUTF8)
+	text, _, err := transform.Bytes(d, raw)
 	if err != nil || atEOF && isBlank(text) {
 		return false // the decoded stream reports it
 	}
-	raw := bytes.TrimPrefix(prefix, bomUTF8)
 	if sd, n, ok := sepLine(text); ok {
 		if sd >= utf8.RuneSelf || !isASCII(text[:n]) {
 			return false

@@ -6,13 +6,13 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	kflate "github.com/klauspost/compress/flate"
 	"io"
 	"path"
 	"strconv"
 	"strings"
 	"time"
 
+	kflate "github.com/klauspost/compress/flate"
 	"github.com/xuri/excelize/v2"
 )
 
