@@ -30,6 +30,8 @@ Every statistic takes --by: the breakdown replaces the measure (measure, the def
 source; and sex, age_band or municipality where the sources' policies keep them). In
 transitions it is the pair from the ended participation's category to the next one's; in
 new_entrants and cohorts it is the category of the person's first participation.
+Transitions counts at most 128 categories (a breakdown by municipality over more
+than 127 municipalities is refused).
 
 Persons in participants, new_entrants and reentry need linkage. For a year that
 retention has frozen they are the frozen aggregates, counted before the year's

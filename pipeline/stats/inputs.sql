@@ -8,6 +8,16 @@
 -- instead. CREATE ... IF NOT EXISTS: a table of the same name made by
 -- prepare.sql stays.
 --
+-- stats_categories: the breakdown's categories among the linked rows (NULL
+-- where a source's policy does not keep the column), each with a number,
+-- slot, from 0 in category order; stats_person_years and stats_ends count
+-- by slot, and reentry and transitions read the names back from here.
+CREATE TEMP VIEW IF NOT EXISTS stats_categories AS
+SELECT category, (row_number() OVER (ORDER BY category))::INTEGER - 1 AS slot
+FROM (SELECT DISTINCT CASE coalesce(getvariable('breakdown'), 'measure')
+                 WHEN 'measure' THEN measure WHEN 'source' THEN source WHEN 'sex' THEN sex
+                 WHEN 'age_band' THEN age_band WHEN 'municipality' THEN municipality END AS category
+      FROM lake WHERE pseudonym IS NOT NULL);
 -- stats_firsts: each linked person's first start and the category of that
 -- first participation (a tie on the first day goes to the alphabetically
 -- first measure, then source); new_entrants and cohorts read it.
@@ -36,14 +46,7 @@ GROUP BY l.pseudonym;
 -- no month end), each person once per category and year however many
 -- rows; participants and stock_month_end read it.
 CREATE TEMP VIEW IF NOT EXISTS stats_person_years AS
-WITH categories AS (
-    -- the breakdown's categories (NULL where not kept) and a number for each
-    SELECT category, (row_number() OVER (ORDER BY category))::INTEGER AS slot
-    FROM (SELECT DISTINCT CASE coalesce(getvariable('breakdown'), 'measure')
-                     WHEN 'measure' THEN measure WHEN 'source' THEN source WHEN 'sex' THEN sex
-                     WHEN 'age_band' THEN age_band WHEN 'municipality' THEN municipality END AS category
-          FROM lake WHERE pseudonym IS NOT NULL)
-), rows AS NOT MATERIALIZED (
+WITH rows AS NOT MATERIALIZED (
     -- the years of the span each row is active in (ya to yb) and the month
     -- ends it covers (ma to mb), as indexes from the span's first year and
     -- month; a month end counts from the month of the start to the month of
@@ -57,7 +60,7 @@ WITH categories AS (
                            - CASE WHEN l.period_end = last_day(l.period_end) THEN 0 ELSE 1 END END,
                  (getvariable('to_year') - getvariable('from_year') + 1) * 12 - 1) AS mb
     FROM lake l
-    JOIN categories c ON c.category IS NOT DISTINCT FROM CASE coalesce(getvariable('breakdown'), 'measure')
+    JOIN stats_categories c ON c.category IS NOT DISTINCT FROM CASE coalesce(getvariable('breakdown'), 'measure')
                WHEN 'measure' THEN l.measure WHEN 'source' THEN l.source WHEN 'sex' THEN l.sex
                WHEN 'age_band' THEN l.age_band WHEN 'municipality' THEN l.municipality END
     WHERE l.pseudonym IS NOT NULL
@@ -93,4 +96,43 @@ FROM (SELECT slot, (getvariable('from_year') + y)::INTEGER AS year,
             FROM (SELECT slot, blk, years, months, count(*) AS n FROM persons GROUP BY ALL))
       WHERE (years >> (y % 10)::INTEGER) & 1 = 1
       GROUP BY ALL) p
-JOIN categories c USING (slot);
+JOIN stats_categories c USING (slot);
+-- stats_ends: for every year of the span and category, the linked persons
+-- with a participation in the category that ended in the year, each once
+-- per year and category however many rows, counted by what followed such
+-- an end: reentered, whether one of their participations (any category)
+-- started 1 to 365 days after it (reentry); next_slots, the categories of
+-- those that started 1 to getvariable('within_days') days after it (default
+-- 30), a bit per stats_categories slot (transitions; at most 128 categories,
+-- and NULL for a breakdown with more: transitions refuses those).
+CREATE TEMP VIEW IF NOT EXISTS stats_ends AS
+WITH flagged AS (
+    -- each row with, from its person's rows in start order (one window:
+    -- frames of start days counted from its own start, the lake's writer
+    -- refuses an end before the start), whether one starts within 365
+    -- days after its end and the slots of those that start within
+    -- within_days days; a row without an end gets its own start instead
+    SELECT l.pseudonym, c.slot, l.period_end,
+           count(*) OVER (w RANGE BETWEEN (coalesce(l.period_end, l.period_start) - l.period_start + 1)::INTEGER FOLLOWING
+                              AND (coalesce(l.period_end, l.period_start) - l.period_start + 365)::INTEGER FOLLOWING) > 0 AS reentered,
+           bit_or(CASE WHEN (SELECT max(slot) FROM stats_categories) < 128 THEN 1::UHUGEINT << c.slot::UHUGEINT END)
+               OVER (w RANGE BETWEEN (coalesce(l.period_end, l.period_start) - l.period_start + 1)::INTEGER FOLLOWING
+                         AND (coalesce(l.period_end, l.period_start) - l.period_start
+                              + coalesce(getvariable('within_days'), 30))::INTEGER FOLLOWING) AS next_slots
+    FROM lake l
+    JOIN stats_categories c ON c.category IS NOT DISTINCT FROM CASE coalesce(getvariable('breakdown'), 'measure')
+               WHEN 'measure' THEN l.measure WHEN 'source' THEN l.source WHEN 'sex' THEN l.sex
+               WHEN 'age_band' THEN l.age_band WHEN 'municipality' THEN l.municipality END
+    WHERE l.pseudonym IS NOT NULL
+    WINDOW w AS (PARTITION BY l.pseudonym ORDER BY l.period_start)
+)
+SELECT year, slot, reentered, next_slots, count(*) AS persons
+FROM (
+    -- each person once per year and category of an ended row
+    SELECT pseudonym, year(period_end)::INTEGER AS year, slot, bool_or(reentered) AS reentered,
+           CASE WHEN (SELECT max(slot) FROM stats_categories) < 128 THEN coalesce(bit_or(next_slots), 0) END AS next_slots
+    FROM flagged
+    WHERE period_end IS NOT NULL
+      AND year(period_end) BETWEEN getvariable('from_year') AND getvariable('to_year')
+    GROUP BY pseudonym, year, slot)
+GROUP BY ALL;

@@ -65,7 +65,7 @@ func TestPreparedTablesDoNotOutliveClose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(p.Inputs, ","); got != "stats_firsts,stats_person_years" {
+	if got := strings.Join(p.Inputs, ","); got != "stats_categories,stats_firsts,stats_person_years,stats_ends" {
 		t.Fatalf("prepared inputs %s", got)
 	}
 	q, err := stats.Lookup("participants")

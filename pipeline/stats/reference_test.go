@@ -2,6 +2,8 @@ package stats_test
 
 import (
 	"context"
+	"encoding/binary"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -26,17 +28,7 @@ import (
 // day, across years and month ends) straight through lake.Writer.
 func denseLake(t *testing.T) string {
 	t.Helper()
-	dir := t.TempDir()
-	base, err := lake.ReadManifest(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
 	const runID = "reference-test"
-	w, err := lake.NewWriter(dir, runID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Abort()
 	rng := rand.New(rand.NewPCG(7, 11))
 	sources := []string{"af_program", "amea", "aksel"}
 	measures := []string{"ARBETSTRANING", "KARTLAGGNING", "PRAKTIK", "SFI"}
@@ -99,6 +91,23 @@ func denseLake(t *testing.T) string {
 		p := lake.Partition{Source: sources[rng.IntN(len(sources))], StartYear: start.Year()}
 		parts[p] = append(parts[p], r)
 	}
+	return writeLake(t, runID, parts)
+}
+
+// writeLake writes the rows to a new lake through lake.Writer and
+// publishes them.
+func writeLake(t *testing.T, runID string, parts map[lake.Partition][]lake.Row) string {
+	t.Helper()
+	dir := t.TempDir()
+	base, err := lake.ReadManifest(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := lake.NewWriter(dir, runID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Abort()
 	for p, rows := range parts {
 		for _, r := range rows {
 			if err := w.Write(p, r); err != nil {
@@ -212,5 +221,83 @@ func TestParticipantsSpanLimit(t *testing.T) {
 	}
 	if _, rows, err := stats.Run(context.Background(), d.db, q, stats.Span{FromYear: 1906, ToYear: 2025}); err != nil || len(rows) == 0 {
 		t.Fatalf("a 120-year span: %d rows, err = %v", len(rows), err)
+	}
+}
+
+// wideLake writes a lake whose municipality breakdown has n categories: for
+// each municipality i a person ends a participation there in 2024 and starts
+// one in municipality i+1 ten days later.
+func wideLake(t *testing.T, n int) string {
+	t.Helper()
+	const runID = "wide-test"
+	p := lake.Partition{Source: "af_program", StartYear: 2024}
+	parts := map[lake.Partition][]lake.Row{}
+	munis := make([]string, n)
+	for i := range munis {
+		munis[i] = fmt.Sprintf("%04d", i)
+	}
+	for i := range munis {
+		var person [16]byte
+		binary.BigEndian.PutUint64(person[:], uint64(i)+1)
+		start := lake.Date(time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC))
+		end := start + 20
+		for j, r := range []lake.Row{
+			{Measure: "PRAKTIK", PeriodStart: start, PeriodEnd: &end, Municipality: &munis[i]},
+			{Measure: "SFI", PeriodStart: end + 10, Municipality: &munis[(i+1)%n]},
+		} {
+			r.Pseudonym, r.KeyID, r.IDKind, r.RunID = &person, "gk1-00000000test0000", lake.IDPersonnummer, runID
+			r.RecordKey[0], r.RecordKey[1], r.RecordKey[2] = byte(i>>8), byte(i), byte(j+1)
+			parts[p] = append(parts[p], r)
+		}
+	}
+	return writeLake(t, runID, parts)
+}
+
+// Transitions keeps the started categories as a bit per category of a
+// 128-bit unsigned integer: up to 128 categories it counts as the plain definition
+// does; beyond, it refuses with an error that says why, and the other
+// statistics that share its input still count.
+func TestTransitionsCategoryLimit(t *testing.T) {
+	ctx := context.Background()
+	sp := stats.Span{FromYear: 2024, ToYear: 2024, By: "municipality", AsOf: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	for _, n := range []int{128, 129} {
+		db, err := duck.Open(ctx, duck.Options{Threads: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if err := duck.LakeView(ctx, db, wideLake(t, n)); err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{"transitions", "reentry"} {
+			q, err := stats.Lookup(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ref, err := os.ReadFile(filepath.Join("testdata", "reference", name+".sql"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, want, err := stats.Run(ctx, db, stats.Query{Name: name, SQL: string(ref)}, sp)
+			if err != nil {
+				t.Fatalf("reference %s: %v", name, err)
+			}
+			if len(want) != n {
+				t.Fatalf("reference %s with %d categories: %d rows", name, n, len(want))
+			}
+			_, got, err := stats.Run(ctx, db, q, sp)
+			if name == "transitions" && n > 128 {
+				if err == nil || !strings.Contains(err.Error(), "more than 128 categories") {
+					t.Fatalf("transitions with %d categories: %d rows, err = %v", n, len(got), err)
+				}
+				continue
+			}
+			if err != nil {
+				t.Fatalf("%s with %d categories: %v", name, n, err)
+			}
+			if g, w := joinRows(got), joinRows(want); g != w {
+				t.Errorf("%s with %d categories:\n got\n  %s\n want\n  %s", name, n, g, w)
+			}
+		}
 	}
 }

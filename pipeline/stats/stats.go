@@ -28,22 +28,28 @@
 // The queries are written for lakes of a hundred million rows: no range
 // join of rows against month ends or years and no self-join. Distinct
 // persons per month end (stock_month_end) and year (participants) come from
-// a bit per month or year merged per person and category; reentry is a
-// window over each person's rows in start order; cohorts joins each
-// person's first start back once; durations takes its quartiles from a
-// histogram of days. The plain definitions they must agree with are kept in
-// testdata/reference (see reference_test.go). Give the session a thread per
-// core and memory to match (duck.Options): the per-person hash tables of
-// 100M rows need several GB.
+// a bit per month or year merged per person and category; reentry and
+// transitions share one window over each person's rows in start order,
+// which gives each ended row whether a start followed within 365 days and
+// the categories started within the transition's days (a bit per category:
+// transitions counts at most 128 categories and refuses more); cohorts
+// joins each person's first start back once; durations takes its quartiles
+// from a histogram of days. The plain definitions they must agree with are
+// kept in testdata/reference (see reference_test.go). Give the session a
+// thread per core and memory to match (duck.Options): the per-person hash
+// tables of 100M rows need several GB.
 //
 // What several statistics need per person is a shared input, named
 // stats_* and defined once, in inputs.sql, as a temporary view over the
-// lake: stats_firsts (each person's first start and its category:
-// new_entrants, cohorts) and stats_person_years (persons by category, year
-// and month ends: participants, stock_month_end). The suite's preparation
-// step, prepare.sql, turns each view into a temporary table of the same
-// name, computed once. [Run] runs one statistic alone (after inputs.sql);
-// [Prepare] prepares a session for several, whose results are the same.
+// lake: stats_categories (the breakdown's categories, numbered),
+// stats_firsts (each person's first start and its category: new_entrants,
+// cohorts), stats_person_years (persons by category, year and month ends:
+// participants, stock_month_end) and stats_ends (persons by year and
+// category of an ended participation and what followed it: reentry,
+// transitions). The suite's preparation step, prepare.sql, turns each view
+// into a temporary table of the same name, computed once. [Run] runs one
+// statistic alone (after inputs.sql); [Prepare] prepares a session for
+// several, whose results are the same.
 package stats
 
 import (

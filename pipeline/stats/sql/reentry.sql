@@ -15,31 +15,14 @@
 --   The frozen cells have no breakdown by sex, age band or municipality: for a
 --   frozen year those breakdowns give one row, category TOTAL.
 -- params: from_year, to_year, breakdown
-WITH flagged AS (
-    -- each row and whether one of its person's rows (in start order) starts
-    -- after its end and within 365 days of it: a frame of start days,
-    -- end - start + 1 to end - start + 365 days after its own start (the
-    -- lake's writer refuses an end before the start)
-    SELECT pseudonym, CASE coalesce(getvariable('breakdown'), 'measure')
-           WHEN 'measure' THEN measure WHEN 'source' THEN source WHEN 'sex' THEN sex
-           WHEN 'age_band' THEN age_band WHEN 'municipality' THEN municipality END AS category, period_end,
-           count(*) OVER (PARTITION BY pseudonym ORDER BY period_start
-               RANGE BETWEEN (coalesce(period_end, period_start) - period_start + 1)::INTEGER FOLLOWING
-                     AND (coalesce(period_end, period_start) - period_start + 365)::INTEGER FOLLOWING) > 0 AS reentered
-    FROM lake
-    WHERE pseudonym IS NOT NULL
-)
-SELECT year, category, count(*) AS ended_persons, count(*) FILTER (WHERE reentered) AS reentered_persons,
+
+-- Reads the shared inputs stats_ends and stats_categories (../inputs.sql).
+SELECT e.year, c.category, sum(e.persons)::BIGINT AS ended_persons,
+       coalesce(sum(e.persons) FILTER (WHERE e.reentered), 0)::BIGINT AS reentered_persons,
        'pseudonymised' AS basis
-FROM (
-    -- each person once per year and category of an ended row (one hash
-    -- table, where two DISTINCT counts would build one each)
-    SELECT year(period_end)::INTEGER AS year, category, pseudonym, bool_or(reentered) AS reentered
-    FROM flagged
-    WHERE period_end IS NOT NULL
-      AND year(period_end) BETWEEN getvariable('from_year') AND getvariable('to_year')
-      AND year(period_end) NOT IN (SELECT year FROM aggregates)
-    GROUP BY ALL)
+FROM stats_ends e
+JOIN stats_categories c USING (slot)
+WHERE e.year NOT IN (SELECT year FROM aggregates)
 GROUP BY ALL
 UNION ALL
 SELECT e.year, CASE coalesce(getvariable('breakdown'), 'measure')

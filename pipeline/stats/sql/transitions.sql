@@ -9,22 +9,20 @@
 --   measure to another), source (from one source to another), sex, age_band
 --   (at each start) or municipality (the last three where the policy keeps
 --   them). For sex both ends are the same person's: the pair only splits the
---   persons by sex.
+--   persons by sex. A breakdown counts at most 128 categories: one with more
+--   (municipality, in a lake of more than 127 municipalities) is refused
+--   with an error.
 -- params: from_year, to_year, within_days, breakdown
-SELECT year(a.period_end)::INTEGER AS year,
-       CASE coalesce(getvariable('breakdown'), 'measure')
-           WHEN 'measure' THEN a.measure WHEN 'source' THEN a.source WHEN 'sex' THEN a.sex
-           WHEN 'age_band' THEN a.age_band WHEN 'municipality' THEN a.municipality END AS from_category,
-       CASE coalesce(getvariable('breakdown'), 'measure')
-           WHEN 'measure' THEN b.measure WHEN 'source' THEN b.source WHEN 'sex' THEN b.sex
-           WHEN 'age_band' THEN b.age_band WHEN 'municipality' THEN b.municipality END AS to_category,
-       count(DISTINCT a.pseudonym) AS persons
-FROM lake a
-JOIN lake b
-  ON b.pseudonym = a.pseudonym
- AND b.period_start > a.period_end
- AND b.period_start <= a.period_end + to_days(coalesce(getvariable('within_days'), 30)::INTEGER)
-WHERE a.pseudonym IS NOT NULL AND a.period_end IS NOT NULL
-  AND year(a.period_end) BETWEEN getvariable('from_year') AND getvariable('to_year')
+
+-- Reads the shared inputs stats_ends and stats_categories (../inputs.sql).
+SELECT e.year, f.category AS from_category, t.category AS to_category, sum(e.persons)::BIGINT AS persons
+FROM (SELECT * FROM stats_ends
+      WHERE CASE WHEN next_slots IS NULL
+                 THEN error('transitions: the breakdown by ' || getvariable('breakdown')
+                            || ' has more than 128 categories; transitions counts at most 128')
+                 ELSE true END) e
+JOIN stats_categories f ON f.slot = e.slot
+-- the categories started: each whose bit is set
+JOIN stats_categories t ON (e.next_slots >> t.slot::UHUGEINT) & 1 = 1
 GROUP BY ALL
 ORDER BY year, from_category, to_category;
