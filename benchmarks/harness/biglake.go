@@ -286,6 +286,9 @@ func statsSuite(dir string) (time.Duration, error) {
 	defer prep.Close()
 	total := prep.Took
 	fmt.Printf("  %-22s %8.2f s  (%s)\n", "prepare", prep.Took.Seconds(), strings.Join(prep.Inputs, ", "))
+	for i, in := range prep.Inputs {
+		fmt.Printf("    %-20s %8.2f s\n", in, prep.InputTook[i].Seconds())
+	}
 	for _, q := range suite {
 		t0 := time.Now()
 		_, rows, err := prep.Run(ctx, q)

@@ -68,6 +68,9 @@ func TestPreparedTablesDoNotOutliveClose(t *testing.T) {
 	if got := strings.Join(p.Inputs, ","); got != "stats_categories,stats_firsts,stats_person_years,stats_ends" {
 		t.Fatalf("prepared inputs %s", got)
 	}
+	if len(p.InputTook) != len(p.Inputs) {
+		t.Fatalf("%d inputs, %d times", len(p.Inputs), len(p.InputTook))
+	}
 	q, err := stats.Lookup("participants")
 	if err != nil {
 		t.Fatal(err)

@@ -301,8 +301,10 @@ func inputs() []input {
 // for one span, by Prepare. It holds one connection of the pool; Close it.
 type Prepared struct {
 	conn *sql.Conn
-	// Inputs are the shared inputs made tables, in the order made.
-	Inputs []string
+	// Inputs are the shared inputs made tables, in the order made, and
+	// InputTook how long each took.
+	Inputs    []string
+	InputTook []time.Duration
 	// Took is how long the preparation took (it counts in a suite's time).
 	Took time.Duration
 }
@@ -343,11 +345,13 @@ func Prepare(ctx context.Context, db *sql.DB, s Span, qs []Query) (*Prepared, er
 		return nil, fmt.Errorf("stats: inputs: %w", err)
 	}
 	for _, in := range needed {
+		t := time.Now()
 		if _, err := conn.ExecContext(ctx, in.sql); err != nil {
 			p.Close()
 			return nil, fmt.Errorf("stats: prepare %s: %w", in.name, err)
 		}
 		p.Inputs = append(p.Inputs, in.name)
+		p.InputTook = append(p.InputTook, time.Since(t))
 	}
 	p.Took = time.Since(t0)
 	return p, nil
