@@ -18,7 +18,7 @@
 SELECT e.year, f.category AS from_category, t.category AS to_category, sum(e.persons)::BIGINT AS persons
 FROM (SELECT * FROM stats_ends
       WHERE CASE WHEN next_slots IS NULL
-                 THEN error('transitions: the breakdown by ' || getvariable('breakdown')
+                 THEN error('transitions: the breakdown by ' || coalesce(getvariable('breakdown'), 'measure')
                             || ' has more than 128 categories; transitions counts at most 128')
                  ELSE true END) e
 JOIN stats_categories f ON f.slot = e.slot
