@@ -102,14 +102,18 @@ ORDER BY year, pid`,
     FROM %[1]s
     WHERE pseudonym IS NOT NULL AND period_end IS NOT NULL AND year(period_end) IN (%[2]s))
 ORDER BY year, pid`,
+	// An ended row counts when one of its person's rows starts 1 to 365
+	// days after its end: a count over a frame of start days in a window
+	// over the person's rows (as the suite's stats_ends), not a self-join,
+	// which held the whole lake in a hash table.
 	Reentries: `SELECT year, pid::VARCHAR AS p, source, measure FROM (
-    SELECT DISTINCT year(e.period_end)::INTEGER AS year, e.pseudonym AS pid, e.source, e.measure
-    FROM %[1]s e
-    WHERE e.pseudonym IS NOT NULL AND e.period_end IS NOT NULL AND year(e.period_end) IN (%[2]s)
-      AND EXISTS (SELECT 1 FROM %[1]s n
-                  WHERE n.pseudonym = e.pseudonym
-                    AND n.period_start > e.period_end
-                    AND n.period_start <= e.period_end + INTERVAL 365 DAY))
+    SELECT DISTINCT year(period_end)::INTEGER AS year, pseudonym AS pid, source, measure
+    FROM (SELECT pseudonym, source, measure, period_end,
+                 count(*) OVER (PARTITION BY pseudonym ORDER BY period_start
+                     RANGE BETWEEN (coalesce(period_end, period_start) - period_start + 1)::INTEGER FOLLOWING
+                           AND (coalesce(period_end, period_start) - period_start + 365)::INTEGER FOLLOWING) AS later
+          FROM %[1]s WHERE pseudonym IS NOT NULL)
+    WHERE later > 0 AND period_end IS NOT NULL AND year(period_end) IN (%[2]s))
 ORDER BY year, pid`,
 }
 

@@ -1,6 +1,7 @@
 package stats_test
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"github.com/gallra/gallra/pipeline/duck"
 	"github.com/gallra/gallra/pipeline/stats"
 	"github.com/gallra/gallra/pipeline/testlake"
+	"github.com/gallra/gallra/transforms/pseudonym"
 )
 
 // writeFrozen writes one Parquet file per year of cells into dir, as
@@ -181,6 +183,23 @@ func TestFrozenYears(t *testing.T) {
 func TestFrozenEqualsLive(t *testing.T) {
 	t.Run("HandChecked", func(t *testing.T) { frozenEqualsLive(t, testlake.Build(t, testlake.HandChecked, "")) })
 	t.Run("TwoSources", func(t *testing.T) { frozenEqualsLive(t, testlake.BuildSources(t, testlake.TwoSources()...)) })
+	t.Run("Dense", func(t *testing.T) {
+		// The reference test's lake: many rows per person, overlapping,
+		// on the same day, across years.
+		l := &testlake.Lake{Dir: denseLake(t)}
+		var err error
+		if l.Key, err = pseudonym.NewKey(bytes.Repeat([]byte{7}, 32)); err != nil {
+			t.Fatal(err)
+		}
+		if l.DB, err = duck.Open(context.Background(), duck.Options{Threads: 2}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { l.DB.Close() })
+		if err := duck.LakeView(context.Background(), l.DB, l.Dir); err != nil {
+			t.Fatal(err)
+		}
+		frozenEqualsLive(t, l)
+	})
 }
 
 func frozenEqualsLive(t *testing.T, l *testlake.Lake) {
