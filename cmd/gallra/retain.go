@@ -57,7 +57,7 @@ Example:
 			&cli.BoolFlag{Name: "dry-run", Usage: "report what would change, change nothing"},
 			&cli.StringFlag{Name: "date", Usage: "the day to apply retention for (YYYY-MM-DD; default today, UTC)"},
 			&cli.BoolFlag{Name: "json", Usage: "print the run-log entry as JSON"},
-			&cli.StringFlag{Name: "memory-limit", Value: halfMachineMemory(), Usage: "DuckDB's memory limit, e.g. 4GB; by default half of this machine's memory (the first retention on a lake freezes every closed year at once: 2 GB at 10M rows, where 1 GB fails; gallra run's retention after a night uses 2 GB)"},
+			&cli.StringFlag{Name: "memory-limit", Value: halfMachineMemory(), Usage: "DuckDB's memory limit, e.g. 4GB; by default half of this machine's memory (the first retention on a lake freezes every closed year at once and needs the most, growing with the lake: 256 MB was enough at 10M rows; gallra run's retention after a night uses 2 GB)"},
 		},
 		Action: func(c *cli.Context) error {
 			job, err := config.Load(c.String("config"))

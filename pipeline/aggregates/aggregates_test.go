@@ -422,3 +422,39 @@ func TestComputeYearsIsComputeYearByYear(t *testing.T) {
 		t.Fatal("no cell with a person: the test compares nothing")
 	}
 }
+
+// TestNewEntrantTieGoesToTheMeasureFirst: a person starts two measures on
+// their first day, in two sources whose order is the other way round
+// (ARBETSTRANING in amea, PRAKTIK in aksel). They are new under the
+// alphabetically first measure, then source, as the statistics suite
+// counts them: amea × ARBETSTRANING, not aksel × PRAKTIK.
+func TestNewEntrantTieGoesToTheMeasureFirst(t *testing.T) {
+	l := testlake.Build(t, [][4]string{
+		{"19880103-2387", "Praktik", "2024-04-01", "2024-04-30"},
+		{"19880103-2387", "Arbetsträning", "2024-04-01", "2024-05-31"},
+	}, "")
+	ctx := context.Background()
+	if _, err := l.DB.ExecContext(ctx, `CREATE VIEW tie AS
+		SELECT * REPLACE (CASE WHEN measure = 'PRAKTIK' THEN 'aksel' ELSE source END AS source) FROM lake`); err != nil {
+		t.Fatal(err)
+	}
+	got, err := aggregates.Compute(ctx, l.DB, l.Key, "tie", 2024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []struct {
+		source, measure string
+		value           int64
+	}{
+		{"amea", "ARBETSTRANING", 1}, {"amea", T, 1}, {T, "ARBETSTRANING", 1}, {T, T, 1},
+		{"aksel", "PRAKTIK", 0}, {"aksel", T, 0}, {T, "PRAKTIK", 0},
+	} {
+		if c := find(got, aggregates.NewEntrants, w.source, w.measure); c.Value != w.value {
+			t.Errorf("new entrants %s×%s = %d, want %d", w.source, w.measure, c.Value, w.value)
+		}
+	}
+	// Both rows count where a first row does not matter.
+	if c := find(got, aggregates.Participants, "aksel", "PRAKTIK"); c.Value != 1 {
+		t.Errorf("participants aksel×PRAKTIK = %d, want 1", c.Value)
+	}
+}

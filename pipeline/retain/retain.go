@@ -108,8 +108,8 @@ type Options struct {
 	Logger *slog.Logger
 	// MemoryLimit is DuckDB's memory limit for the run (duck.Options;
 	// duck.DefaultMemoryLimit if empty). Freezing many years at once, as
-	// the first retention on a lake does, needs gigabytes: 2 GB at 10M rows,
-	// where 1 GB fails.
+	// the first retention on a lake does, needs the most: a 10M-row lake's
+	// ran within 256 MB, and the need grows with the lake.
 	MemoryLimit string
 }
 
