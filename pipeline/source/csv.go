@@ -186,21 +186,24 @@ func isASCII(p []byte) bool {
 // file decoded field by field.
 func (r *csvReader) stream(raw *bufio.Reader) *bufio.Reader {
 	if r.fieldDec != nil {
-		if p, _ := raw.Peek(len(bomUTF8)); bytes.Equal(p, bomUTF8) {
-			raw.Discard(len(bomUTF8))
-		}
+		stripBOM(raw)
 		return raw
 	}
 	return decodeStream(raw, r.enc)
+}
+
+// stripBOM discards a UTF-8 byte order mark at the start of raw.
+func stripBOM(raw *bufio.Reader) {
+	if p, _ := raw.Peek(len(bomUTF8)); bytes.Equal(p, bomUTF8) {
+		raw.Discard(len(bomUTF8))
+	}
 }
 
 // decodeStream strips a UTF-8 byte order mark from raw and returns the text
 // as UTF-8. UTF-8 input is passed through without a copy; its validity is
 // checked per selected field instead.
 func decodeStream(raw *bufio.Reader, enc string) *bufio.Reader {
-	if p, _ := raw.Peek(len(bomUTF8)); bytes.Equal(p, bomUTF8) {
-		raw.Discard(len(bomUTF8))
-	}
+	stripBOM(raw)
 	var dec transform.Transformer
 	switch enc {
 	case encUTF8:
