@@ -486,6 +486,18 @@ func (r *run) ingestFile(rd *readers, i int, batch *merge.Batch) (*report.InputF
 	}
 	p.finalised = true
 	frep := p.frep
+	if p.reading && p.streamed {
+		// Read to the end, and hashed on the way: only now can it be
+		// recognised as an export already ingested.
+		<-p.hashed
+		switch {
+		case p.hashErr != nil:
+			rd.reject(p, batch, "unreadable", p.hashErr)
+		case rd.settleDuplicate(p, batch):
+		case p.readErr != nil:
+			rd.reject(p, batch, fileReason(p.readErr, "unreadable"), p.readErr)
+		}
+	}
 	if !p.reading {
 		p.outcome()
 		return frep, nil

@@ -296,8 +296,33 @@ func TestRecordIDCorrections(t *testing.T) {
 	}
 }
 
+// TestSameExportInTwoSources: an export that is also delivered to a source
+// whose schema it does not fit is the first one's duplicate, not schema
+// drift: the copy is not read, so it is hashed before the decision, which
+// waits for the first one, hashed only as it is read.
+func TestSameExportInTwoSources(t *testing.T) {
+	dir := t.TempDir()
+	j := nightJob(t, dir, "", ameaSource+afSource)
+	rows := [][4]string{{personA, "Praktik", "2023-02-01", "2023-05-31"}}
+	ameaFile(t, filepath.Join(dir, "inbox/amea/export.csv"), rows)
+	ameaFile(t, filepath.Join(dir, "inbox/af_program/export.csv"), rows)
+	rep := night(t, j, newKey(t))
+	var got []string
+	for _, s := range rep.Sources {
+		for _, f := range s.Files {
+			got = append(got, f.Path+" "+f.Status+" "+f.Reason)
+		}
+	}
+	want := []string{"amea/export.csv ok ", "af_program/export.csv duplicate same content as amea/export.csv in this run"}
+	if !slices.Equal(got, want) {
+		t.Errorf("files:\n%q\nwant\n%q", got, want)
+	}
+}
+
 // TestSameExportTwice: an export delivered twice in one night, and again the
-// next night, is read once; a night of duplicates changes nothing.
+// next night, counts once: a CSV export is hashed as it is read, so the copy
+// is read too, but neither its rows nor its quarantined records count or
+// reach the lake and the quarantine; a night of duplicates changes nothing.
 func TestSameExportTwice(t *testing.T) {
 	dir := t.TempDir()
 	j := nightJob(t, dir, "", ameaSource)
@@ -305,17 +330,36 @@ func TestSameExportTwice(t *testing.T) {
 	rows := [][4]string{
 		{personA, "Praktik", "2023-02-01", "2023-05-31"},
 		{personB, "Arbetsträning", "2024-03-01", ""},
+		{personB, "Arbetsträning", "2024-13-01", ""}, // quarantined: bad date
 	}
 	ameaFile(t, filepath.Join(dir, "inbox/amea/export-a.csv"), rows)
 	ameaFile(t, filepath.Join(dir, "inbox/amea/export-b.csv"), rows)
+	content, err := os.ReadFile(filepath.Join(dir, "inbox/amea/export-a.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	rep1 := night(t, j, key)
 	files := rep1.Sources[0].Files
 	if len(files) != 2 || files[0].Status != report.FileOK || files[1].Status != report.FileDuplicate ||
 		!strings.Contains(files[1].Reason, "amea/export-a.csv") {
 		t.Fatalf("night 1 files: %s", statuses(files))
 	}
-	if rep1.Totals.Read != 2 || rep1.Totals.DuplicateFiles != 1 || rep1.ExitCode != report.ExitOK {
+	sum := sha256.Sum256(content)
+	for _, f := range files {
+		if f.SHA256 != hex.EncodeToString(sum[:]) || f.Bytes != int64(len(content)) {
+			t.Errorf("%s: recorded sha256 %s, %d bytes; the file's is %x, %d bytes", f.Path, f.SHA256, f.Bytes, sum, len(content))
+		}
+	}
+	if rep1.Totals.Read != 3 || rep1.Totals.Accepted != 2 || rep1.Totals.QuarantinedTotal() != 1 ||
+		rep1.Totals.DuplicateFiles != 1 || rep1.ExitCode != report.ExitQuarantined {
 		t.Errorf("night 1 totals %+v, exit %d", rep1.Totals, rep1.ExitCode)
+	}
+	q, err := os.ReadFile(rep1.Quarantine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(q), "amea/export-a.csv,4,") || strings.Contains(string(q), "export-b.csv") {
+		t.Errorf("quarantine: want line 4 of export-a.csv only:\n%s", q)
 	}
 	if got := lakeRows(t, j.Lake, "SELECT count(*) FROM lake")[0][0]; got != "2" {
 		t.Errorf("lake rows %s, want 2", got)

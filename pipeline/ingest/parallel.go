@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -99,7 +100,7 @@ type prepared struct {
 	path     string
 	rel      string
 	ready    chan struct{} // stat, open and bind are done
-	hashed   chan struct{} // sha256, bytes and hashErr are set
+	hashed   chan struct{} // sha256, bytes and hashErr are set (for a streamed file, before its last chunk is handed on)
 	stop     chan struct{} // closed by the run: the file is not wanted (any more)
 	stopOnce sync.Once
 	chunks   chan *chunk // in read order; closed after the last
@@ -114,6 +115,11 @@ type prepared struct {
 	delim   rune
 	bindErr error
 	fr      *fileRun
+	// streamed: the file is hashed as it is read, so whether it is a
+	// duplicate is decided when it has been read (run.ingestFile), not
+	// before reading it.
+	streamed bool
+	readErr  error // a streamed file's file error, settled at its turn
 
 	// The run's goroutine's view of the file (see readers.step).
 	idx       int               // place in the night
@@ -244,14 +250,19 @@ func (rd *readers) read(p *prepared) {
 		close(p.ready)
 		return
 	}
-	rd.wg.Add(1) // counted while this goroutine is: Add cannot race Wait
-	go func() {
-		defer rd.wg.Done()
-		p.sha256, p.bytes, p.hashErr = hashFile(p.path)
-		close(p.hashed)
-		rd.poke()
-	}()
-	in, err := source.Open(p.path, source.Options{})
+	// Delimited text is hashed as it is read; the rest (XLSX, a file that
+	// does not open) is hashed on a goroutine of its own.
+	in, err := source.Open(p.path, source.Options{Digest: true})
+	dg, _ := in.(source.Digester)
+	if dg == nil {
+		rd.wg.Add(1) // counted while this goroutine is: Add cannot race Wait
+		go func() {
+			defer rd.wg.Done()
+			p.sha256, p.bytes, p.hashErr = hashFile(p.path)
+			close(p.hashed)
+			rd.poke()
+		}()
+	}
 	if err != nil {
 		p.openErr = err
 		close(p.ready)
@@ -262,11 +273,15 @@ func (rd *readers) read(p *prepared) {
 	b, err := p.src.Schema.Bind(in.Header())
 	if err != nil {
 		p.bindErr = err
+		if dg != nil {
+			p.digest(dg) // not read: decide now, with the hash
+		}
 		close(p.ready)
 		return
 	}
 	in.Select(b.Select)
 	p.fr = newFileRun(rd.r, p.src, b, p.rel)
+	p.streamed = dg != nil
 	close(p.ready)
 	rd.poke()
 
@@ -304,6 +319,9 @@ func (rd *readers) read(p *prepared) {
 		}
 		c.end = in.Offset()
 		last := c.eof || c.err != nil // c is not ours once handed on
+		if last && dg != nil {
+			p.digest(dg) // before the last chunk: whoever takes it can read the hash
+		}
 		select {
 		case p.chunks <- c:
 		case <-p.stop:
@@ -318,6 +336,13 @@ func (rd *readers) read(p *prepared) {
 			return
 		}
 	}
+}
+
+// digest sets the hash of a file hashed as it was read.
+func (p *prepared) digest(dg source.Digester) {
+	sum, n, err := dg.Digest()
+	p.sha256, p.bytes, p.hashErr = hex.EncodeToString(sum[:]), n, err
+	close(p.hashed)
 }
 
 // recycle gives a consumed chunk back for reuse.
@@ -409,8 +434,30 @@ func (rd *readers) reject(p *prepared, batch *merge.Batch, reason string, err er
 	rd.finish(p)
 }
 
-// duplicate settles p as an export already ingested.
-func (rd *readers) duplicate(p *prepared, reason string, logMsg string, args ...any) {
+// settleDuplicate records p's hash in its report and settles p as a
+// duplicate if an export with the same content was ingested, by an earlier
+// run or earlier in this one; it reports whether it did.
+func (rd *readers) settleDuplicate(p *prepared, batch *merge.Batch) bool {
+	frep := p.frep
+	frep.SHA256, frep.Bytes = p.sha256, p.bytes
+	if in, ok := rd.r.base.Input(frep.SHA256); ok {
+		rd.duplicate(p, batch, "already ingested by run "+in.RunID+" as "+in.Name, "export already in the lake; skipped", "ingested_by", in.RunID)
+		return true
+	}
+	if other, ok := rd.r.seen[frep.SHA256]; ok {
+		rd.duplicate(p, batch, "same content as "+other+" in this run", "export delivered twice in this run; skipped", "same_as", other)
+		return true
+	}
+	return false
+}
+
+// duplicate settles p as an export already ingested; what was read of it
+// does not count.
+func (rd *readers) duplicate(p *prepared, batch *merge.Batch, reason string, logMsg string, args ...any) {
+	if p.reading {
+		batch.DiscardRange(p.seqRange())
+		p.reading = false
+	}
 	p.frep.Status, p.frep.Reason = report.FileDuplicate, reason
 	p.frep.Counts = report.Counts{Files: 1, DuplicateFiles: 1, Quarantined: map[string]int{}}
 	args = append([]any{"source", p.src.Name, "file", p.rel}, args...)
@@ -421,15 +468,23 @@ func (rd *readers) duplicate(p *prepared, reason string, logMsg string, args ...
 
 // decide takes the decisions about p that come before reading it, in the
 // order a serial run takes them, and reports false if it cannot yet: p is not
-// open and hashed, or an export before it with the same content is not yet
-// settled (p is a duplicate of it only if it was ingested).
+// open and hashed, or an export before it with the same content (or whose
+// content is not known yet) is not yet settled (p is a duplicate of it only
+// if it was ingested). A streamed file is decided without its hash: whether
+// it is a duplicate is settled at its turn (run.ingestFile).
 func (rd *readers) decide(p *prepared, batch *merge.Batch) bool {
-	if !closed(p.ready) || !closed(p.hashed) {
+	if !closed(p.ready) || !p.streamed && !closed(p.hashed) {
 		return false
 	}
-	if p.statErr == nil && p.hashErr == nil {
+	if !p.streamed && p.statErr == nil && p.hashErr == nil {
 		for _, q := range rd.files[:p.idx] {
-			if !q.finalised && q.statErr == nil && q.hashErr == nil && q.sha256 == p.sha256 {
+			if q.finalised || q.statErr != nil {
+				continue
+			}
+			if q.streamed && !closed(q.hashed) {
+				return false // q's content is known once it is read
+			}
+			if q.hashErr == nil && q.sha256 == p.sha256 {
 				return false
 			}
 		}
@@ -445,18 +500,14 @@ func (rd *readers) decide(p *prepared, batch *merge.Batch) bool {
 		rd.reject(p, batch, "still_being_written", fmt.Errorf("%s was modified %s ago, less than settle = %s: it may still be being written; the next run reads it", p.rel, age.Round(time.Second), r.job.Settle))
 		return true
 	}
-	if p.hashErr != nil {
+	if !p.streamed && p.hashErr != nil {
 		rd.reject(p, batch, "unreadable", p.hashErr)
 		return true
 	}
 	frep := p.frep
-	frep.SHA256, frep.Bytes = p.sha256, p.bytes
-	if in, ok := r.base.Input(frep.SHA256); ok {
-		rd.duplicate(p, "already ingested by run "+in.RunID+" as "+in.Name, "export already in the lake; skipped", "ingested_by", in.RunID)
-		return true
-	}
-	if other, ok := r.seen[frep.SHA256]; ok {
-		rd.duplicate(p, "same content as "+other+" in this run", "export delivered twice in this run; skipped", "same_as", other)
+	if p.streamed {
+		frep.Bytes = p.st.Size() // for the progress display; the hash comes at the end
+	} else if rd.settleDuplicate(p, batch) {
 		return true
 	}
 	if p.openErr != nil {
@@ -519,6 +570,14 @@ func (rd *readers) consume(p *prepared, batch *merge.Batch) (bool, error) {
 			p.update(m.bytes, m.rows)
 		}
 		if c.err != nil {
+			if p.streamed {
+				// Settled at its turn (run.ingestFile): an export already
+				// ingested is reported as that first, as when it is hashed
+				// before reading.
+				p.readErr = c.err
+				rd.finish(p)
+				return true, nil
+			}
 			rd.reject(p, batch, fileReason(c.err, "unreadable"), c.err)
 			return true, nil
 		}

@@ -3,9 +3,11 @@ package source
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"unicode/utf8"
@@ -62,9 +64,15 @@ func openCSV(path string, opt Options) (Reader, error) {
 		return nil, &FileError{File: path, Reason: ReasonUnreadable, Err: err}
 	}
 	r := &csvReader{path: path, file: f}
+	if opt.Digest {
+		r.counter.h = sha256.New()
+	}
 	if err := r.init(opt, enc); err != nil {
 		f.Close()
 		return nil, err
+	}
+	if opt.Digest {
+		return digester{r}, nil
 	}
 	return r, nil
 }
@@ -398,14 +406,33 @@ func (r *csvReader) Offset() int64 { return r.counter.n }
 // Close implements Reader.
 func (r *csvReader) Close() error { return r.file.Close() }
 
-// countingReader counts the bytes read through it.
+// digester is a csvReader opened with Options.Digest.
+type digester struct{ *csvReader }
+
+// Digest implements Digester. Every byte read from the file went through the
+// counter, in order, whatever bufio read ahead.
+func (d digester) Digest() (sum [sha256.Size]byte, size int64, err error) {
+	c := &d.counter
+	if _, err := io.Copy(io.Discard, c); err != nil {
+		return sum, c.n, &FileError{File: d.path, Reason: ReasonUnreadable, Err: err}
+	}
+	c.h.Sum(sum[:0])
+	return sum, c.n, nil
+}
+
+// countingReader counts the bytes read through it, and hashes them when h
+// is set.
 type countingReader struct {
 	r io.Reader
 	n int64
+	h hash.Hash
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
+	if c.h != nil {
+		c.h.Write(p[:n])
+	}
 	return n, err
 }

@@ -17,6 +17,7 @@
 package source
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"os"
@@ -48,6 +49,11 @@ type Options struct {
 
 	// Sheet names the worksheet of an .xlsx file; "" means the first sheet.
 	Sheet string
+
+	// Digest asks a Reader of delimited text to hash the file's bytes as it
+	// reads them: it then implements Digester. XLSX is read through its zip
+	// directory, not in order, and ignores it.
+	Digest bool
 }
 
 // Row is one record of the file.
@@ -104,6 +110,20 @@ type Reader interface {
 
 	// Close releases the file.
 	Close() error
+}
+
+// A Digester is a Reader that hashes the file's bytes as it reads them
+// (Options.Digest), so that a caller who needs the file's SHA-256 — gallra
+// records it for every export and recognises an export delivered twice by
+// it — does not read the file a second time, and gets the hash of exactly
+// the bytes that were parsed.
+type Digester interface {
+	Reader
+	// Digest reads what the Reader has not read of the file yet (nothing
+	// after io.EOF; the rest after a file error) and returns the SHA-256 of
+	// all the file's bytes and their number. Call it once, when done with
+	// Next and before Close.
+	Digest() (sum [sha256.Size]byte, size int64, err error)
 }
 
 // Reason codes of a RowError.
