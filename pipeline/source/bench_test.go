@@ -30,38 +30,52 @@ func benchFile(b *testing.B, enc string) (path string, size int64) {
 }
 
 // BenchmarkCSV reads a 100k-row file end to end, selecting four of the eight
-// columns as a source schema would.
+// columns as a source schema would; "+digest" also hashes it as ingest does
+// (Options.Digest).
 func BenchmarkCSV(b *testing.B) {
 	for _, enc := range []string{encUTF8, encCP1252} {
-		b.Run(enc, func(b *testing.B) {
-			path, size := benchFile(b, enc)
-			b.SetBytes(size)
-			b.ReportAllocs()
-			for b.Loop() {
-				r, err := Open(path, Options{})
-				if err != nil {
-					b.Fatal(err)
-				}
-				if r.Encoding() != enc {
-					b.Fatalf("Encoding() = %q, want %q", r.Encoding(), enc)
-				}
-				r.Select([]int{0, 3, 4, 5})
-				n := 0
-				for {
-					_, err := r.Next()
-					if err == io.EOF {
-						break
-					}
-					if err != nil {
-						b.Fatal(err)
-					}
-					n++
-				}
-				if n != 100_000 {
-					b.Fatalf("read %d rows", n)
-				}
-				r.Close()
+		for _, digest := range []bool{false, true} {
+			name := enc
+			if digest {
+				name += "+digest"
 			}
-		})
+			b.Run(name, func(b *testing.B) { benchCSV(b, enc, digest) })
+		}
+	}
+}
+
+func benchCSV(b *testing.B, enc string, digest bool) {
+	path, size := benchFile(b, enc)
+	b.SetBytes(size)
+	b.ReportAllocs()
+	for b.Loop() {
+		r, err := Open(path, Options{Digest: digest})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if r.Encoding() != enc {
+			b.Fatalf("Encoding() = %q, want %q", r.Encoding(), enc)
+		}
+		r.Select([]int{0, 3, 4, 5})
+		n := 0
+		for {
+			_, err := r.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		if n != 100_000 {
+			b.Fatalf("read %d rows", n)
+		}
+		if digest {
+			if _, got, err := r.(Digester).Digest(); err != nil || got != size {
+				b.Fatalf("Digest: %d bytes, %v; want %d", got, err, size)
+			}
+		}
+		r.Close()
 	}
 }
