@@ -17,6 +17,10 @@
 //     CSV exports only.
 //   - read only: every export (CSV and XLSX) through gallra's reader, rows
 //     discarded: the floor of any ingest that reads all the exports.
+//   - gallra run on one core (CSV only, GOMAXPROCS=1): its work without the
+//     cost of running on several cores, against the bare stream's (which
+//     runs on one core anyway): what a ratio to the bare stream can be at
+//     best on this machine.
 //
 // Each method's rows/s is over the rows it itself processed. The baselines
 // skip the XLSX export (gallra and the read-only floor do not), so the
@@ -77,7 +81,7 @@ func main() {
 	skipIngest := flag.Bool("skip-ingest", false, "with -big: skip the ingest comparison")
 	reuse := flag.String("reuse", "", "keep the generated inbox in this directory and use it again in later runs with the same -rows and -seed")
 	parts := flag.Int("parts", 1, "generate the inbox as this many parts of -rows/parts rows, with seeds -seed, -seed+1, …, joined into one night (every source then sends that many exports): how an inbox larger than the generator's memory or an XLSX sheet (1,048,576 rows) is built, e.g. -rows 100000000 -parts 10")
-	only := flag.String("methods", "", "comma-separated methods to run, of gallra, gallra-csv, bare, duckdb, read (default all; the ratios need gallra, gallra-csv, bare and duckdb)")
+	only := flag.String("methods", "", "comma-separated methods to run, of gallra, gallra-csv, bare, duckdb, read, gallra-1core (default all; the ratios need gallra, gallra-csv, bare and duckdb; the work per row, bare and gallra-1core)")
 	mode := flag.String("mode", "", "internal: run one method in this process (bare-stream, duckdb-sql, read, ingest, biglake, delta, stats)")
 	inboxFlag := flag.String("inbox", "", "internal: inbox for -mode")
 	outFlag := flag.String("out", "", "internal: output directory for -mode")
@@ -148,20 +152,7 @@ func main() {
 			return m, err
 		}},
 		{"gallra run (whole job, CSV only)", func(i int) (measurement, error) {
-			lake := filepath.Join(work, fmt.Sprintf("runcsv%d", i))
-			cfg := filepath.Join(work, fmt.Sprintf("runcsv%d.toml", i))
-			if err := os.WriteFile(cfg, []byte(config(csvInbox, lake, keyPath)), 0o644); err != nil {
-				return measurement{}, err
-			}
-			m, _, err := measure(exec.Command(*bin, "run", "--quiet", "--no-retain", "--config", cfg))
-			var ee *exec.ExitError
-			if errors.As(err, &ee) && ee.ExitCode() != 1 && ee.ExitCode() != 2 {
-				err = nil
-			}
-			if err == nil {
-				m.rows, err = reportRows(lake + "-reports")
-			}
-			return m, err
+			return runCSV(*bin, work, fmt.Sprintf("runcsv%d", i), csvInbox, keyPath, 0)
 		}},
 		{"bare Go stream (CSV only)", func(i int) (measurement, error) {
 			return measureChild(self, "bare-stream", inbox, filepath.Join(work, fmt.Sprintf("bare%d", i)))
@@ -172,9 +163,12 @@ func main() {
 		{"read only (gallra reader, CSV+XLSX)", func(i int) (measurement, error) {
 			return measureChild(self, "read", inbox, "")
 		}},
+		{"gallra run on one core (CSV only)", func(i int) (measurement, error) {
+			return runCSV(*bin, work, fmt.Sprintf("runcsv1core%d", i), csvInbox, keyPath, 1)
+		}},
 	}
 
-	methodKeys := []string{"gallra", "gallra-csv", "bare", "duckdb", "read"}
+	methodKeys := []string{"gallra", "gallra-csv", "bare", "duckdb", "read", "gallra-1core"}
 	selected := map[string]bool{}
 	for _, k := range strings.Split(*only, ",") {
 		if k = strings.TrimSpace(k); k != "" {
@@ -220,6 +214,38 @@ func main() {
 	if run(0) && run(4) {
 		fmt.Printf("ratio rows/s gallra / read only:   %.2f\n", rate[0]/rate[4])
 	}
+	if run(2) && run(5) {
+		// CPU per row of each, on one core: how much more work gallra does.
+		bare, one := results[2], results[5]
+		mb, _ := summarise(bare)
+		mo, _ := summarise(one)
+		work := (mo.cpu.Seconds() / float64(mo.rows)) / (mb.cpu.Seconds() / float64(mb.rows))
+		fmt.Printf("work per row gallra / bare stream, one core each: %.2f; with no loss from running on %d cores, gallra / bare stream could be %.2f at best\n",
+			work, runtime.NumCPU(), float64(runtime.NumCPU())/work)
+	}
+}
+
+// runCSV runs gallra over the CSV exports into a new lake named name under
+// work; procs > 0 sets GOMAXPROCS.
+func runCSV(bin, work, name, inbox, keyPath string, procs int) (measurement, error) {
+	lake := filepath.Join(work, name)
+	cfg := filepath.Join(work, name+".toml")
+	if err := os.WriteFile(cfg, []byte(config(inbox, lake, keyPath)), 0o644); err != nil {
+		return measurement{}, err
+	}
+	cmd := exec.Command(bin, "run", "--quiet", "--no-retain", "--config", cfg)
+	if procs > 0 {
+		cmd.Env = append(os.Environ(), fmt.Sprintf("GOMAXPROCS=%d", procs))
+	}
+	m, _, err := measure(cmd)
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && ee.ExitCode() != 1 && ee.ExitCode() != 2 {
+		err = nil // 3 and up: rows quarantined or files held back, as planned
+	}
+	if err == nil {
+		m.rows, err = reportRows(lake + "-reports")
+	}
+	return m, err
 }
 
 // generate writes an inbox of rows rows with seed under work, or, with
