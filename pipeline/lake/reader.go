@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 
 	"github.com/parquet-go/parquet-go"
 
@@ -19,6 +20,27 @@ import (
 // Pseudonym, PeriodEnd and LinkableUntil point to values of the row's own.
 // A non-nil error from fn stops the read and is returned.
 func ReadFile(path string, fn func(Row) error) error {
+	return readFile(path, nil, fn)
+}
+
+// ReadFileColumns is ReadFile reading only the named columns (names from
+// [Columns]): the other fields of each Row are left zero, and their column
+// chunks are never decompressed. Readers that need a few columns of a large
+// lake (the statistics' person pass) read far less this way.
+func ReadFileColumns(path string, columns []string, fn func(Row) error) error {
+	want := make([]bool, numColumns)
+	for _, c := range columns {
+		i := slices.Index(Columns, c)
+		if i < 0 {
+			return fmt.Errorf("lake: no column %q", c)
+		}
+		want[i] = true
+	}
+	return readFile(path, want, fn)
+}
+
+// readFile reads the columns want marks (all when want is nil).
+func readFile(path string, want []bool, fn func(Row) error) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("lake: %w", err)
@@ -39,7 +61,10 @@ func ReadFile(path string, fn func(Row) error) error {
 	b := newRowBuilder()
 	cols := make([]columnValues, ncols)
 	for i := range cols {
-		cols[i].buf = make([]parquet.Value, readBatch)
+		cols[i].skip = want != nil && !want[i]
+		if !cols[i].skip {
+			cols[i].buf = make([]parquet.Value, readBatch)
+		}
 	}
 	for _, rg := range pf.RowGroups() {
 		fnErr, err := readRowGroup(rg, cols, b, fn)
@@ -63,6 +88,7 @@ type columnValues struct {
 	r        parquet.ColumnChunkValueReader
 	buf      []parquet.Value
 	off, len int
+	skip     bool // not read: the Row's field stays zero
 }
 
 // readRowGroup reads one row group column by column, a batch of values of
@@ -72,11 +98,16 @@ type columnValues struct {
 func readRowGroup(rg parquet.RowGroup, cols []columnValues, b *rowBuilder, fn func(Row) error) (fnErr, err error) {
 	chunks := rg.ColumnChunks()
 	for i := range cols {
-		cols[i].r = parquet.NewColumnChunkValueReader(chunks[i])
+		if !cols[i].skip {
+			cols[i].r = parquet.NewColumnChunkValueReader(chunks[i])
+		}
 		cols[i].off, cols[i].len = 0, 0
 	}
 	defer func() {
 		for i := range cols {
+			if cols[i].skip {
+				continue
+			}
 			if cerr := cols[i].r.Close(); cerr != nil && err == nil {
 				err = cerr
 			}
@@ -86,9 +117,12 @@ func readRowGroup(rg parquet.RowGroup, cols []columnValues, b *rowBuilder, fn fu
 	}()
 	left := rg.NumRows()
 	for left > 0 {
-		n := len(cols[0].buf)
+		n := readBatch
 		for i := range cols {
 			c := &cols[i]
+			if c.skip {
+				continue
+			}
 			if c.off == c.len {
 				m, rerr := c.r.ReadValues(c.buf)
 				if m == 0 {
@@ -215,19 +249,31 @@ func (b *rowBuilder) optStr(v *parquet.Value) *string {
 	return p
 }
 
-// row makes the Row of the k-th buffered value of every column.
+// row makes the Row of the k-th buffered value of every column read.
 func (b *rowBuilder) row(cols []columnValues, k int) Row {
-	v := func(col int) *parquet.Value { c := &cols[col]; return &c.buf[c.off+k] }
-	r := Row{
-		IDKind:       b.str(v(colIDKind).ByteArray()),
-		Measure:      b.str(v(colMeasure).ByteArray()),
-		PeriodStart:  v(colPeriodStart).Int32(),
-		RecordKey:    [16]byte(v(colRecordKey).ByteArray()),
-		RunID:        b.str(v(colRunID).ByteArray()),
-		Sex:          b.optStr(v(colSex)),
-		AgeBand:      b.optStr(v(colAgeBand)),
-		Municipality: b.optStr(v(colMunicipality)),
+	null := parquet.Value{} // what a column not read gives: a null, or a zero
+	v := func(col int) *parquet.Value {
+		c := &cols[col]
+		if c.skip {
+			return &null
+		}
+		return &c.buf[c.off+k]
 	}
+	var r Row
+	if s := v(colIDKind); !s.IsNull() {
+		r.IDKind = b.str(s.ByteArray())
+	}
+	if s := v(colMeasure); !s.IsNull() {
+		r.Measure = b.str(s.ByteArray())
+	}
+	r.PeriodStart = v(colPeriodStart).Int32()
+	if s := v(colRecordKey); !s.IsNull() {
+		r.RecordKey = [16]byte(s.ByteArray())
+	}
+	if s := v(colRunID); !s.IsNull() {
+		r.RunID = b.str(s.ByteArray())
+	}
+	r.Sex, r.AgeBand, r.Municipality = b.optStr(v(colSex)), b.optStr(v(colAgeBand)), b.optStr(v(colMunicipality))
 	if p := v(colPseudonym); !p.IsNull() {
 		r.Pseudonym = b.keys.New([16]byte(p.ByteArray()))
 	}

@@ -85,6 +85,29 @@ func TestReadFileKeepsRows(t *testing.T) {
 		}
 	}
 
+	// ReadFileColumns gives the columns asked for, as ReadFile does, and
+	// zero for the others.
+	cols := []string{"pseudonym", "measure", "period_end", "municipality"}
+	for _, f := range files {
+		path := filepath.Join(dir, filepath.FromSlash(f.Path))
+		i := 0
+		err := ReadFileColumns(path, cols, func(r Row) error {
+			w := want[f.Partition][i]
+			proj := Row{Pseudonym: w.Pseudonym, Measure: w.Measure, PeriodEnd: w.PeriodEnd, Municipality: w.Municipality}
+			if !rowsEqual(r, proj) || r.LinkableUntil != nil {
+				t.Fatalf("%s row %d: read %+v of columns %v, want %+v", f.Path, i, r, cols, proj)
+			}
+			i++
+			return nil
+		})
+		if err != nil || i != len(want[f.Partition]) {
+			t.Fatalf("%s: ReadFileColumns read %d rows, err %v", f.Path, i, err)
+		}
+	}
+	if err := ReadFileColumns(filepath.Join(dir, filepath.FromSlash(files[0].Path)), []string{"nickname"}, func(Row) error { return nil }); err == nil {
+		t.Error("ReadFileColumns of a column the lake does not have: no error")
+	}
+
 	// An error from the callback stops the read and comes back as is.
 	stop := errors.New("enough")
 	n := 0
