@@ -238,6 +238,42 @@ func LakeView(ctx context.Context, db *sql.DB, lakeDir string) error {
 	return nil
 }
 
+// unmanagedGlob is what the view "lake" reads in a folder without a
+// manifest: the pseudonymised table's partition directories.
+const unmanagedGlob = "source=*/start_year=*/*.parquet"
+
+// tableFiles returns the absolute paths of a table's files in manifest m.
+func tableFiles(abs string, m *lake.Manifest, table string) []string {
+	var paths []string
+	for _, f := range m.TableFiles(table) {
+		paths = append(paths, filepath.Join(abs, filepath.FromSlash(f.Path)))
+	}
+	return paths
+}
+
+// LakeFiles returns the files the view "lake" of LakeView reads for the
+// lake at lakeDir now: the pseudonymised table's files of the manifest's
+// generation, or in a folder without a manifest every Parquet file under
+// source=*/start_year=*/.
+func LakeFiles(lakeDir string) ([]string, error) {
+	abs, err := filepath.Abs(lakeDir)
+	if err != nil {
+		return nil, fmt.Errorf("duck: lake directory: %w", err)
+	}
+	m, err := lake.ReadManifest(abs)
+	switch {
+	case err == nil && m.Generation > 0:
+		return tableFiles(abs, m, lake.TablePseudonymised), nil
+	case err != nil && !errors.Is(err, lake.ErrNoManifest):
+		return nil, fmt.Errorf("duck: %w", err)
+	}
+	files, err := filepath.Glob(filepath.Join(abs, filepath.FromSlash(unmanagedGlob)))
+	if err != nil {
+		return nil, fmt.Errorf("duck: %w", err)
+	}
+	return files, nil
+}
+
 // ViewsSQL returns the SQL that creates the lake's views, for DuckDB alone:
 // an analyst without gallra runs it with `.read` in the duckdb CLI. gallra
 // run writes it to <lake>/_gallra/views.sql after every commit.
@@ -273,8 +309,8 @@ func viewsSQL(lakeDir string, onDisk bool) (string, error) {
 		hasRuns = len(m.Runs) > 0
 		list := func(table string) string {
 			var paths []string
-			for _, f := range m.TableFiles(table) {
-				paths = append(paths, Literal(filepath.ToSlash(filepath.Join(abs, filepath.FromSlash(f.Path)))))
+			for _, f := range tableFiles(abs, m, table) {
+				paths = append(paths, Literal(filepath.ToSlash(f)))
 			}
 			if len(paths) == 0 {
 				return ""
@@ -287,8 +323,8 @@ func viewsSQL(lakeDir string, onDisk bool) (string, error) {
 	default:
 		// A folder not written by gallra run: only the pseudonymised table's
 		// directories, never anonymised/ or aggregates/.
-		if files, _ := filepath.Glob(filepath.Join(abs, "source=*", "start_year=*", "*.parquet")); len(files) > 0 {
-			src = Literal(filepath.ToSlash(abs) + "/source=*/start_year=*/*.parquet")
+		if files, _ := filepath.Glob(filepath.Join(abs, filepath.FromSlash(unmanagedGlob))); len(files) > 0 {
+			src = Literal(filepath.ToSlash(abs) + "/" + unmanagedGlob)
 		}
 	}
 	var b strings.Builder

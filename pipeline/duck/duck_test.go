@@ -310,6 +310,24 @@ func TestStagedInvisible(t *testing.T) {
 	if n := one(t, db, "SELECT count(*) FROM lake"); n != "7" {
 		t.Fatalf("after Commit the lake has %s rows, want 7", n)
 	}
+	// LakeFiles names the files the view reads, never a staged one.
+	lf, err := LakeFiles(lakeDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lf) != 1+len(files) {
+		t.Fatalf("LakeFiles gives %d files, want %d", len(lf), 1+len(files))
+	}
+	list := make([]string, len(lf))
+	for i, f := range lf {
+		if !filepath.IsAbs(f) || strings.Contains(f, lake.StagingDir) {
+			t.Fatalf("LakeFiles gives %s", f)
+		}
+		list[i] = Literal(filepath.ToSlash(f))
+	}
+	if n := one(t, db, "SELECT count(*) FROM read_parquet(["+strings.Join(list, ", ")+"])"); n != "7" {
+		t.Fatalf("the files LakeFiles names hold %s rows, want 7", n)
+	}
 }
 
 // TestHardening checks the session settings, and that a ReadOnlyLake session

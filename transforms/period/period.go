@@ -69,7 +69,7 @@ func ParseDate(s string) (time.Time, bool) {
 // straight from the calendar, which costs a quarter of what time.Date's
 // normalisation does (dates are a noticeable part of a run's profile).
 func Date(y, m, d int) time.Time {
-	return time.Unix(daysFromCivil(y, m, d)*secondsPerDay, 0).UTC()
+	return time.Unix(DaysFromCivil(y, m, d)*secondsPerDay, 0).UTC()
 }
 
 const secondsPerDay = 24 * 60 * 60
@@ -90,10 +90,10 @@ func DaysIn(y, m int) int {
 	return 31
 }
 
-// daysFromCivil is the number of days from 1970-01-01 to y-m-d, for a
+// DaysFromCivil is the number of days from 1970-01-01 to y-m-d, for a
 // valid date of the years 0 to 9999: the year counted from March, so that
 // the leap day is a year's last, in eras of 400 years (146,097 days).
-func daysFromCivil(y, m, d int) int64 {
+func DaysFromCivil(y, m, d int) int64 {
 	if m <= 2 {
 		y--
 	}
