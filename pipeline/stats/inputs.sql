@@ -18,9 +18,14 @@ FROM (SELECT DISTINCT CASE coalesce(getvariable('breakdown'), 'measure')
                  WHEN 'measure' THEN measure WHEN 'source' THEN source WHEN 'sex' THEN sex
                  WHEN 'age_band' THEN age_band WHEN 'municipality' THEN municipality END AS category
       FROM lake WHERE pseudonym IS NOT NULL);
--- stats_firsts: each linked person's first start and the category of that
--- first participation (a tie on the first day goes to the alphabetically
--- first measure, then source); new_entrants and cohorts read it.
+-- stats_firsts: the linked persons whose first participation ever started
+-- in a year of the span, by that year, the category of that first
+-- participation (a tie on the first day goes to the alphabetically first
+-- measure, then source) and whether they were in a participation (any
+-- category) on the first, second and third anniversary of its start
+-- (active_1y, _2y, _3y; 29 February + 1 year is 28 February); last_first
+-- is the latest first start of the persons counted (an anniversary after
+-- the as-of date is not known yet). new_entrants and cohorts read it.
 CREATE TEMP VIEW IF NOT EXISTS stats_firsts AS
 WITH ranks AS (
     -- each measure and source pair's place in alphabetical order, so that a
@@ -28,18 +33,39 @@ WITH ranks AS (
     -- arg_min's key made the grouping twice as slow
     SELECT measure, source, row_number() OVER (ORDER BY measure, source) AS rank
     FROM (SELECT DISTINCT measure, source FROM lake WHERE pseudonym IS NOT NULL)
+), firsts AS (
+    SELECT pseudonym, min(period_start) AS first_start,
+           -- arg_min_null, so that a first row whose category is NULL (not kept) is not skipped
+           arg_min_null(CASE coalesce(getvariable('breakdown'), 'measure')
+                            WHEN 'measure' THEN l.measure WHEN 'source' THEN l.source WHEN 'sex' THEN l.sex
+                            WHEN 'age_band' THEN l.age_band WHEN 'municipality' THEN l.municipality END,
+                        -- days (under 2^31) above the rank (under 2^32)
+                        (l.period_start - DATE '1970-01-01')::BIGINT * 4294967296 + k.rank) AS category
+    FROM lake l
+    JOIN ranks k ON k.measure IS NOT DISTINCT FROM l.measure AND k.source IS NOT DISTINCT FROM l.source
+    WHERE l.pseudonym IS NOT NULL
+    GROUP BY l.pseudonym
+), cohort AS (
+    SELECT pseudonym, first_start, category,
+           (first_start + to_years(1))::DATE AS ann1, (first_start + to_years(2))::DATE AS ann2,
+           (first_start + to_years(3))::DATE AS ann3
+    FROM firsts
+    WHERE year(first_start) BETWEEN getvariable('from_year') AND getvariable('to_year')
+), active AS (
+    -- the person's rows joined back once, for all three anniversaries
+    SELECT c.pseudonym,
+           bool_or(l.period_end IS NULL OR l.period_end >= c.ann1) FILTER (WHERE l.period_start <= c.ann1) AS a1,
+           bool_or(l.period_end IS NULL OR l.period_end >= c.ann2) FILTER (WHERE l.period_start <= c.ann2) AS a2,
+           bool_or(l.period_end IS NULL OR l.period_end >= c.ann3) FILTER (WHERE l.period_start <= c.ann3) AS a3
+    FROM cohort c JOIN lake l ON l.pseudonym = c.pseudonym
+    WHERE l.period_start <= c.ann3 AND (l.period_end IS NULL OR l.period_end >= c.ann1)
+    GROUP BY c.pseudonym
 )
-SELECT pseudonym, min(period_start) AS first_start,
-       -- arg_min_null, so that a first row whose category is NULL (not kept) is not skipped
-       arg_min_null(CASE coalesce(getvariable('breakdown'), 'measure')
-                        WHEN 'measure' THEN l.measure WHEN 'source' THEN l.source WHEN 'sex' THEN l.sex
-                        WHEN 'age_band' THEN l.age_band WHEN 'municipality' THEN l.municipality END,
-                    -- days (under 2^31) above the rank (under 2^32)
-                    (l.period_start - DATE '1970-01-01')::BIGINT * 4294967296 + k.rank) AS category
-FROM lake l
-JOIN ranks k ON k.measure IS NOT DISTINCT FROM l.measure AND k.source IS NOT DISTINCT FROM l.source
-WHERE l.pseudonym IS NOT NULL
-GROUP BY l.pseudonym;
+SELECT year(c.first_start)::INTEGER AS year, c.category,
+       coalesce(a.a1, false) AS active_1y, coalesce(a.a2, false) AS active_2y, coalesce(a.a3, false) AS active_3y,
+       count(*) AS persons, max(c.first_start) AS last_first
+FROM cohort c LEFT JOIN active a USING (pseudonym)
+GROUP BY ALL;
 -- stats_person_years: for every category and year of the span, the linked
 -- persons active in the year, by the 12-bit mask of the year's month ends
 -- they were in (month_ends, bit 0 = January; 0 = active in the year but at

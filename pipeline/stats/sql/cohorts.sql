@@ -12,27 +12,16 @@
 --   the alphabetically first measure, then source.
 -- params: from_year, to_year, as_of, breakdown
 
--- Reads the shared input stats_firsts (../inputs.sql).
-WITH cohort AS (
-    SELECT pseudonym, year(first_start)::INTEGER AS cohort, category,
-           (first_start + to_years(1))::DATE AS ann1, (first_start + to_years(2))::DATE AS ann2,
-           (first_start + to_years(3))::DATE AS ann3
-    FROM stats_firsts
-    WHERE year(first_start) BETWEEN getvariable('from_year') AND getvariable('to_year')
-), active AS (
-    -- the persons with a row that covers an anniversary
-    SELECT c.pseudonym,
-           bool_or(l.period_end IS NULL OR l.period_end >= c.ann1) FILTER (WHERE l.period_start <= c.ann1) AS a1,
-           bool_or(l.period_end IS NULL OR l.period_end >= c.ann2) FILTER (WHERE l.period_start <= c.ann2) AS a2,
-           bool_or(l.period_end IS NULL OR l.period_end >= c.ann3) FILTER (WHERE l.period_start <= c.ann3) AS a3
-    FROM cohort c JOIN lake l ON l.pseudonym = c.pseudonym
-    WHERE l.period_start <= c.ann3 AND (l.period_end IS NULL OR l.period_end >= c.ann1)
-    GROUP BY c.pseudonym
-)
-SELECT cohort, category, count(*) AS cohort_size,
-       CASE WHEN max(ann1) > getvariable('as_of') THEN NULL ELSE count(*) FILTER (WHERE a1) END AS active_after_1y,
-       CASE WHEN max(ann2) > getvariable('as_of') THEN NULL ELSE count(*) FILTER (WHERE a2) END AS active_after_2y,
-       CASE WHEN max(ann3) > getvariable('as_of') THEN NULL ELSE count(*) FILTER (WHERE a3) END AS active_after_3y
-FROM cohort LEFT JOIN active USING (pseudonym)
+-- Reads the shared input stats_firsts (../inputs.sql): the persons of each
+-- cohort by category and whether they were active at each anniversary. The
+-- latest anniversary of a cohort is that of its latest first start.
+SELECT year AS cohort, category, sum(persons)::BIGINT AS cohort_size,
+       CASE WHEN (max(last_first) + to_years(1))::DATE > getvariable('as_of') THEN NULL
+            ELSE coalesce(sum(persons) FILTER (WHERE active_1y), 0)::BIGINT END AS active_after_1y,
+       CASE WHEN (max(last_first) + to_years(2))::DATE > getvariable('as_of') THEN NULL
+            ELSE coalesce(sum(persons) FILTER (WHERE active_2y), 0)::BIGINT END AS active_after_2y,
+       CASE WHEN (max(last_first) + to_years(3))::DATE > getvariable('as_of') THEN NULL
+            ELSE coalesce(sum(persons) FILTER (WHERE active_3y), 0)::BIGINT END AS active_after_3y
+FROM stats_firsts
 GROUP BY ALL
 ORDER BY cohort, category;

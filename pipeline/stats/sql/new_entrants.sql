@@ -21,11 +21,10 @@
 -- params: from_year, to_year, breakdown
 
 -- Reads the shared input stats_firsts (../inputs.sql).
-SELECT year(first_start)::INTEGER AS year, category, count(*) AS new_entrants,
+SELECT year, category, sum(persons)::BIGINT AS new_entrants,
        'pseudonymised' AS basis
 FROM stats_firsts
-WHERE year(first_start) BETWEEN getvariable('from_year') AND getvariable('to_year')
-  AND year(first_start) NOT IN (SELECT year FROM aggregates)
+WHERE year NOT IN (SELECT year FROM aggregates)
 GROUP BY ALL
 UNION ALL
 SELECT year, CASE coalesce(getvariable('breakdown'), 'measure')
