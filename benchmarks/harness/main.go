@@ -87,6 +87,7 @@ func main() {
 	outFlag := flag.String("out", "", "internal: output directory for -mode")
 	cpuProfile := flag.String("cpuprofile", "", "with -mode: write a CPU profile of the mode's work to this file")
 	memProfile := flag.String("memprofile", "", "with -mode: write a heap profile (in use at the peak of the Go heap, sampled every 100 ms) to this file")
+	flag.BoolVar(&statsBySQL, "stats-sql", false, "with -mode stats: compute every shared input of the suite in DuckDB SQL (prepare.sql), not the person-keyed ones with pipeline/stats/sweep: the way before the sweep, to compare")
 	flag.Parse()
 
 	if *mode != "" {

@@ -40,8 +40,11 @@ rows. The last column, basis, says which: frozen or pseudonymised. Frozen years 
 kept by source and by measure only: for them a breakdown by sex, age_band or
 municipality gives one row, category TOTAL.
 
-Several statistics share one preparation (pipeline/stats/prepare.sql: what they need per
-person, computed once). DuckDB gets --memory-limit, by default half of this machine's memory.
+Several statistics share one preparation (pipeline/stats/inputs.sql: what they need per
+person, computed once; the person-keyed parts in one pass over each person's rows by
+pipeline/stats/sweep, which keeps bucket files of pseudonyms in or next to DuckDB's temporary
+directory while it runs and removes them). DuckDB gets --memory-limit, by default half of this
+machine's memory.
 
 Example:
   gallra stats --config gallra.toml --from 2017 --to 2026 participants reentry
@@ -81,18 +84,16 @@ Example:
 			if err := duck.LakeView(c.Context, db, dir); err != nil {
 				return err
 			}
-			run := func(q stats.Query) ([]string, [][]string, error) { return stats.Run(c.Context, db, q, sp) }
-			if len(qs) > 1 {
-				// Several statistics: their shared inputs are made once.
-				p, err := stats.Prepare(c.Context, db, sp, qs)
-				if err != nil {
-					return err
-				}
-				defer p.Close()
-				run = func(q stats.Query) ([]string, [][]string, error) { return p.Run(c.Context, q) }
+			// The shared inputs the statistics read are made once, the
+			// person-keyed ones by the sweep over the lake's files (even
+			// for one statistic: it is faster than DuckDB's view).
+			p, err := stats.Prepare(c.Context, db, dir, sp, qs)
+			if err != nil {
+				return err
 			}
+			defer p.Close()
 			for _, q := range qs {
-				cols, rows, err := run(q)
+				cols, rows, err := p.Run(c.Context, q)
 				if err != nil {
 					return err
 				}

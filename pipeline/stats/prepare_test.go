@@ -61,7 +61,7 @@ func TestPreparedTablesDoNotOutliveClose(t *testing.T) {
 	for _, name := range []string{"participants", "new_entrants", "stock_month_end", "cohorts"} {
 		want[name] = d.run(name, bySex)
 	}
-	p, err := stats.Prepare(ctx, d.db, span, suite) // by measure
+	p, err := stats.Prepare(ctx, d.db, "", span, suite) // by measure
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func TestPreparedTablesDoNotOutliveClose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err = stats.Prepare(ctx, d.db, span, []stats.Query{durations, q})
+	p, err = stats.Prepare(ctx, d.db, "", span, []stats.Query{durations, q})
 	if err != nil {
 		t.Fatal(err)
 	}

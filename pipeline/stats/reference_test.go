@@ -150,14 +150,22 @@ func TestSuiteEqualsReferenceQueries(t *testing.T) {
 		sp.AsOf = time.Date(2024, 7, 1, 0, 0, 0, 0, time.UTC)
 		for _, by := range stats.Breakdowns {
 			sp.By = by
-			// The suite with one preparation must give the same rows as
-			// each statistic alone.
-			prep, err := stats.Prepare(ctx, db, sp, suite)
+			// The suite with one preparation, in SQL and with the person
+			// inputs swept in Go, must give the same rows as each
+			// statistic alone.
+			prep, err := stats.Prepare(ctx, db, "", sp, suite)
 			if err != nil {
 				t.Fatalf("prepare %d–%d by %s: %v", sp.FromYear, sp.ToYear, by, err)
 			}
 			if len(prep.Inputs) == 0 {
 				t.Fatal("the preparation materialised no shared input")
+			}
+			swept, err := stats.Prepare(ctx, db, dir, sp, suite)
+			if err != nil {
+				t.Fatalf("prepare swept %d–%d by %s: %v", sp.FromYear, sp.ToYear, by, err)
+			}
+			if swept.SweepTook == 0 {
+				t.Fatal("the preparation with the lake's directory swept nothing")
 			}
 			for _, q := range suite {
 				ref, err := os.ReadFile(filepath.Join("testdata", "reference", q.Name+".sql"))
@@ -179,10 +187,14 @@ func TestSuiteEqualsReferenceQueries(t *testing.T) {
 				if err != nil {
 					t.Fatalf("prepared %s %d–%d by %s: %v", q.Name, sp.FromYear, sp.ToYear, by, err)
 				}
+				_, bySweep, err := swept.Run(ctx, q)
+				if err != nil {
+					t.Fatalf("swept %s %d–%d by %s: %v", q.Name, sp.FromYear, sp.ToYear, by, err)
+				}
 				for _, c := range []struct {
 					how  string
 					rows [][]string
-				}{{"alone", got}, {"prepared", prepared}} {
+				}{{"alone", got}, {"prepared", prepared}, {"swept", bySweep}} {
 					if g, w := joinRows(c.rows), joinRows(want); g != w {
 						t.Errorf("%s %s %d–%d by %s:\n got\n  %s\n want\n  %s", q.Name, c.how, sp.FromYear, sp.ToYear, by,
 							strings.ReplaceAll(g, "\n", "\n  "), strings.ReplaceAll(w, "\n", "\n  "))
@@ -191,6 +203,9 @@ func TestSuiteEqualsReferenceQueries(t *testing.T) {
 				checked++
 			}
 			if err := prep.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if err := swept.Close(); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -36,20 +36,26 @@
 // joins each person's first start back once; durations takes its quartiles
 // from a histogram of days. The plain definitions they must agree with are
 // kept in testdata/reference (see reference_test.go). Give the session a
-// thread per core and memory to match (duck.Options): the per-person hash
-// tables of 100M rows need several GB.
+// thread per core and memory to match (duck.Options): the views' per-person
+// hash tables over 100M rows need several GB (the sweep, far less).
 //
 // What several statistics need per person is a shared input, named
 // stats_* and defined once, in inputs.sql, as a temporary view over the
 // lake: stats_categories (the breakdown's categories, numbered),
-// stats_firsts (each person's first start and its category: new_entrants,
-// cohorts), stats_person_years (persons by category, year and month ends:
+// stats_firsts (persons by the year and category of their first start and
+// whether they were active at its anniversaries: new_entrants, cohorts),
+// stats_person_years (persons by category, year and month ends:
 // participants, stock_month_end) and stats_ends (persons by year and
 // category of an ended participation and what followed it: reentry,
 // transitions). The suite's preparation step, prepare.sql, turns each view
 // into a temporary table of the same name, computed once. [Run] runs one
 // statistic alone (after inputs.sql); [Prepare] prepares a session for
-// several, whose results are the same.
+// several, whose results are the same. Given the lake's directory, Prepare
+// computes the three person-keyed inputs with package sweep instead (one
+// pass over each person's rows, in Go: DuckDB's hash tables keyed by
+// person were most of the suite's time over a large lake) and loads its
+// counts as the same tables; the SQL stays their definition, and the
+// reference test holds the two to the same rows.
 package stats
 
 import (
@@ -305,6 +311,10 @@ type Prepared struct {
 	// InputTook how long each took.
 	Inputs    []string
 	InputTook []time.Duration
+	// SweepTook is how long package sweep's pass over the lake took, when
+	// Prepare had a lake directory; InputTook then holds, for the inputs
+	// the pass made, the time to load each.
+	SweepTook time.Duration
 	// Took is how long the preparation took (it counts in a suite's time).
 	Took time.Duration
 }
@@ -314,7 +324,14 @@ type Prepared struct {
 // reads, so that each is computed once however many of them read it.
 // Run them with Prepared.Run; their results are exactly those of Run. The
 // tables hold s: prepare again for another span or breakdown.
-func Prepare(ctx context.Context, db *sql.DB, s Span, qs []Query) (*Prepared, error) {
+//
+// With lakeDir, the directory whose lake view the session reads
+// (duck.LakeView), the person-keyed inputs (stats_firsts,
+// stats_person_years, stats_ends) are computed by package sweep in one
+// pass over each person's rows, several times faster than DuckDB's hash
+// tables over a large lake, and loaded as the same tables; with "", every
+// input is computed by its SQL, as prepare.sql does.
+func Prepare(ctx context.Context, db *sql.DB, lakeDir string, s Span, qs []Query) (*Prepared, error) {
 	t0 := time.Now()
 	conn, err := db.Conn(ctx)
 	if err != nil {
@@ -344,7 +361,12 @@ func Prepare(ctx context.Context, db *sql.DB, s Span, qs []Query) (*Prepared, er
 		p.Close()
 		return nil, fmt.Errorf("stats: inputs: %w", err)
 	}
+	var swept []string
 	for _, in := range needed {
+		if lakeDir != "" && slices.Contains(sweptInputs, in.name) {
+			swept = append(swept, in.name)
+			continue
+		}
 		t := time.Now()
 		if _, err := conn.ExecContext(ctx, in.sql); err != nil {
 			p.Close()
@@ -352,6 +374,12 @@ func Prepare(ctx context.Context, db *sql.DB, s Span, qs []Query) (*Prepared, er
 		}
 		p.Inputs = append(p.Inputs, in.name)
 		p.InputTook = append(p.InputTook, time.Since(t))
+	}
+	if len(swept) > 0 {
+		if err := p.sweep(ctx, lakeDir, s, swept); err != nil {
+			p.Close()
+			return nil, err
+		}
 	}
 	p.Took = time.Since(t0)
 	return p, nil
