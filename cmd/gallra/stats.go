@@ -51,7 +51,7 @@ Example:
   gallra stats --config gallra.toml --by sex participants`,
 		Flags: append(append(lakeFlags(), spanFlags("this year")...),
 			&cli.IntFlag{Name: "within-days", Value: 30, Usage: "transitions: days between an end and the next start"},
-			&cli.StringFlag{Name: "memory-limit", Value: halfMachineMemory(), Usage: "DuckDB's memory limit, e.g. 12GB; by default half of this machine's memory (the statistics over a 100M-row lake need about 10 GB to stay off disk)"},
+			&cli.StringFlag{Name: "memory-limit", Value: halfMachineMemory(), Usage: "DuckDB's memory limit, e.g. 12GB; by default half of this machine's memory (the suite over a 100M-row lake peaked at 1.2 GB, its person-keyed inputs computed outside DuckDB)"},
 			&cli.StringFlag{Name: "by", Value: "measure", Usage: "breakdown of every statistic (participants, new_entrants, stock_month_end, durations, reentry, transitions, cohorts): measure, source, sex, age_band or municipality"},
 		),
 		Action: func(c *cli.Context) error {
@@ -109,10 +109,10 @@ Example:
 
 // halfMachineMemory is the default of gallra stats and gallra retain
 // --memory-limit: half of the machine's memory (/proc/meminfo), and duck's
-// default where that cannot be read or is smaller. The suite's per-person
-// hash tables over a 100-million-row lake need about 10 GB (at 2 GB they
-// spill to disk); a first retention freezing ten years of a 10M-row lake
-// needs 2 GB.
+// default where that cannot be read or is smaller. The suite's SQL-only
+// preparation over a 100-million-row lake needed about 10 GB (the sweep
+// keeps it near 1.2 GB); a first retention freezing ten years of a
+// 10M-row lake needs 2 GB.
 func halfMachineMemory() string {
 	f, err := os.Open("/proc/meminfo")
 	if err != nil {
