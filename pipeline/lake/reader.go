@@ -39,6 +39,24 @@ func ReadFileColumns(path string, columns []string, fn func(Row) error) error {
 	return readFile(path, want, fn)
 }
 
+// FileRows returns the number of rows of a lake file, from its footer.
+func FileRows(path string) (int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, fmt.Errorf("lake: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return 0, fmt.Errorf("lake: %w", err)
+	}
+	pf, err := parquet.OpenFile(f, st.Size(), parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
+	if err != nil {
+		return 0, fmt.Errorf("lake: %s: not a readable Parquet file: %w", path, err)
+	}
+	return pf.NumRows(), nil
+}
+
 // readFile reads the columns want marks (all when want is nil).
 func readFile(path string, want []bool, fn func(Row) error) error {
 	f, err := os.Open(path)

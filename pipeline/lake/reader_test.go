@@ -49,6 +49,9 @@ func TestReadFileKeepsRows(t *testing.T) {
 		if w := want[f.Partition]; len(got) != len(w) {
 			t.Fatalf("%s: read %d rows, wrote %d", f.Path, len(got), len(w))
 		}
+		if n, err := FileRows(path); err != nil || n != int64(len(got)) {
+			t.Fatalf("%s: FileRows = %d, %v; read %d", f.Path, n, err, len(got))
+		}
 		for i, r := range got {
 			w := want[f.Partition][i]
 			lu := (r.LinkableUntil == nil) == (w.LinkableUntil == nil) && (r.LinkableUntil == nil || *r.LinkableUntil == *w.LinkableUntil)

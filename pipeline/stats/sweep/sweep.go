@@ -9,16 +9,16 @@
 //
 //  1. Read: each of the lake's files, a few columns of it, on every core.
 //     Each linked row becomes a 28-byte record (pseudonym, start, end,
-//     category slot, measure and source) in one of 64 bucket files, chosen
-//     by the pseudonym's first byte, so that all the rows of a person are
-//     in one bucket.
+//     category slot, measure and source) in one of 64 to 256 bucket files
+//     (as many as keep a bucket under 2M rows), chosen by the pseudonym's
+//     first byte, so that all the rows of a person are in one bucket.
 //  2. Sort: one bucket at a time per core, its records by person and start.
 //  3. Walk: each person's rows once, in start order, counting what the
 //     three inputs count.
 //
-// Memory holds a bucket per core (a 64th of the linked rows each, about 90
-// bytes a row while it is sorted: ~140 MB per core at 100M rows), not the
-// lake; it grows with the lake, a 64th as fast. The bucket files hold pseudonyms, as the lake and DuckDB's own
+// Memory holds a bucket per core (about 90 bytes a row while it is sorted:
+// at most ~190 MB per core up to 512M rows, ~140 MB at 100M), not the
+// lake. The bucket files hold pseudonyms, as the lake and DuckDB's own
 // temporary files do, never a raw identifier; they are made readable by
 // the owner only and removed when the pass ends.
 //
@@ -133,7 +133,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, fmt.Errorf("sweep: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	bs, err := newBuckets(dir)
+	rows, err := countRows(o.Files)
+	if err != nil {
+		return nil, err
+	}
+	bs, err := newBuckets(dir, numBuckets(rows))
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +147,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	pairs := &pairTable{ids: map[pairKey]uint16{}}
-	rows, err := read(ctx, o, cats, pairs, bs)
+	linked, err := read(ctx, o, cats, pairs, bs)
 	if err != nil {
 		return nil, err
 	}
@@ -155,7 +159,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res.Rows = rows
+	res.Rows = linked
 	return res, nil
 }
 
@@ -167,11 +171,26 @@ type rec struct {
 }
 
 const (
-	recSize    = 28
-	noEnd      = math.MaxInt32
-	numBuckets = 64
-	bufSize    = 32 << 10 // per worker and bucket, before a write to the bucket's file
+	recSize = 28
+	noEnd   = math.MaxInt32
+	bufSize = 32 << 10 // per worker and bucket, before a write to the bucket's file
+	// The bucket files: enough that a bucket holds at most bucketRows
+	// records, from minBuckets to maxBuckets (one open file each; the
+	// pseudonym's first byte picks one).
+	minBuckets = 64
+	maxBuckets = 256
+	bucketRows = 2 << 20
 )
+
+// numBuckets returns how many buckets the pass uses for rows rows: a power
+// of two, so that each is picked by bits of the pseudonym's first byte.
+func numBuckets(rows int64) int {
+	n := minBuckets
+	for n < maxBuckets && rows > int64(n)*bucketRows {
+		n *= 2
+	}
+	return n
+}
 
 func (r *rec) put(b []byte) {
 	binary.LittleEndian.PutUint64(b[0:], r.hi)
@@ -193,12 +212,12 @@ func (r *rec) get(b []byte) {
 
 // buckets are the bucket files, each written by every reader under its lock.
 type buckets struct {
-	files [numBuckets]*os.File
-	mu    [numBuckets]sync.Mutex
+	files []*os.File
+	mu    []sync.Mutex
 }
 
-func newBuckets(dir string) (*buckets, error) {
-	bs := &buckets{}
+func newBuckets(dir string, n int) (*buckets, error) {
+	bs := &buckets{files: make([]*os.File, n), mu: make([]sync.Mutex, n)}
 	for i := range bs.files {
 		f, err := os.OpenFile(filepath.Join(dir, fmt.Sprintf("bucket-%02d", i)), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 		if err != nil {
@@ -356,7 +375,7 @@ func read(ctx context.Context, o Options, cats *categories, pairs *pairTable, bs
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			rd := reader{cats: cats, pairs: pairs, bs: bs, cols: cats.columns()}
+			rd := reader{cats: cats, pairs: pairs, bs: bs, cols: cats.columns(), buf: make([][]byte, len(bs.files))}
 			for path := range next {
 				if err := rd.file(path); err != nil {
 					cancel(err)
@@ -386,7 +405,7 @@ type reader struct {
 	pairs *pairTable
 	bs    *buckets
 	cols  []string
-	buf   [numBuckets][]byte
+	buf   [][]byte
 	seen  map[pairKey]uint16
 	rows  int64
 }
@@ -424,7 +443,7 @@ func (rd *reader) file(path string) error {
 		if r.PeriodEnd != nil {
 			x.end = *r.PeriodEnd
 		}
-		b := int(r.Pseudonym[0]) % numBuckets
+		b := int(r.Pseudonym[0]) % len(rd.buf)
 		if rd.buf[b] == nil {
 			rd.buf[b] = make([]byte, 0, bufSize)
 		}
@@ -458,8 +477,8 @@ func (rd *reader) flush() error {
 // bucket at a time on each of workers goroutines; then the counts of all
 // the workers together.
 func walk(ctx context.Context, workers int, bs *buckets, proto counter) (*Result, error) {
-	next := make(chan int, numBuckets)
-	for i := range numBuckets {
+	next := make(chan int, len(bs.files))
+	for i := range len(bs.files) {
 		next <- i
 	}
 	close(next)
@@ -509,18 +528,17 @@ func walk(ctx context.Context, workers int, bs *buckets, proto counter) (*Result
 
 // sortRecs puts each person's records together, in start order, through
 // spare (grown to recs' length), and returns the sorted slice and the other
-// as the next spare. (Within a bucket persons come in pseudonym order too,
-// which nothing needs.) A bucket's records are first spread by 18 bits of the pseudonym
-// that the bucket does not fix (a counting sort: pseudonyms are keyed
+// as the next spare. A bucket's records are first spread by 18 bits of the
+// pseudonym that do not pick the bucket (a counting sort: pseudonyms are keyed
 // hashes, evenly spread), which leaves groups of a few persons; each
 // group is then sorted on its own. At 100M rows this took a tenth of
 // sorting each bucket whole.
 func sortRecs(recs, spare []rec) ([]rec, []rec) {
 	const bits = 18
 	key := func(r *rec) uint32 {
-		// the top 2 bits of the first byte (its low 6 are the bucket's)
-		// and the next 16
-		return uint32(r.hi>>62)<<16 | uint32(r.hi>>40)&0xFFFF
+		// the second and third bytes and 2 bits of the fourth (the first
+		// picked the bucket)
+		return uint32(r.hi>>38) & (1<<bits - 1)
 	}
 	starts := make([]int32, 1<<bits+1)
 	for i := range recs {
@@ -565,6 +583,19 @@ func less(a, b *rec) bool {
 		return a.lo < b.lo
 	}
 	return a.start < b.start
+}
+
+// countRows returns the rows of the files, from their footers.
+func countRows(files []string) (int64, error) {
+	var n int64
+	for _, f := range files {
+		r, err := lake.FileRows(f)
+		if err != nil {
+			return 0, fmt.Errorf("sweep: %w", err)
+		}
+		n += r
+	}
+	return n, nil
 }
 
 // load reads a bucket file whole into recs.

@@ -242,3 +242,15 @@ func TestRunErrors(t *testing.T) {
 		t.Errorf("a cancelled pass: err = %v", err)
 	}
 }
+
+// A bucket holds at most bucketRows rows up to the cap on open files.
+func TestNumBuckets(t *testing.T) {
+	for _, c := range []struct {
+		rows int64
+		want int
+	}{{0, 64}, {64 * bucketRows, 64}, {64*bucketRows + 1, 128}, {200 * bucketRows, 256}, {1 << 40, 256}} {
+		if got := numBuckets(c.rows); got != c.want {
+			t.Errorf("numBuckets(%d) = %d, want %d", c.rows, got, c.want)
+		}
+	}
+}
