@@ -345,9 +345,26 @@ func bigLake(self, work, keep string, rows int, pct float64) {
 	fmt.Println(strings.Join(lines[:len(lines)-1], "\n"))
 	fmt.Printf("delta process: %.1f s wall (including choosing the delta's rows), peak RSS %.0f MiB\n", m.wall.Seconds(), float64(m.maxRSS)/(1<<20))
 	must(os.RemoveAll(cp))
-	m, out, err = measure(exec.Command(self, "-mode", "stats", "-out", dir))
-	must(err)
-	lines = strings.Split(strings.TrimSpace(out), "\n")
-	fmt.Println(strings.Join(lines[:len(lines)-1], "\n"))
-	fmt.Printf("statistics process: %.1f s wall, peak RSS %.0f MiB\n", m.wall.Seconds(), float64(m.maxRSS)/(1<<20))
+	// The suite as gallra stats runs it, and side by side its baseline:
+	// every shared input in DuckDB SQL (-stats-sql).
+	var walls [2]time.Duration
+	var digests [2][]string
+	for i, args := range [][]string{{"-stats-sql"}, nil} {
+		name := []string{"SQL only (baseline)", "with the sweep (gallra stats)"}[i]
+		m, out, err = measure(exec.Command(self, append([]string{"-mode", "stats", "-out", dir}, args...)...))
+		must(err)
+		lines = strings.Split(strings.TrimSpace(out), "\n")
+		fmt.Printf("statistics suite, %s:\n%s\n", name, strings.Join(lines[:len(lines)-1], "\n"))
+		fmt.Printf("statistics process, %s: %.1f s wall, %.1f CPU-s, peak RSS %.0f MiB\n", name, m.wall.Seconds(), m.cpu.Seconds(), float64(m.maxRSS)/(1<<20))
+		walls[i] = m.wall
+		for _, l := range lines {
+			if f := strings.Fields(l); len(f) > 0 && strings.Contains(l, ", digest ") {
+				digests[i] = append(digests[i], f[0]+" "+f[len(f)-1])
+			}
+		}
+	}
+	if !slices.Equal(digests[0], digests[1]) || len(digests[0]) == 0 {
+		must(fmt.Errorf("the statistics differ with and without the sweep:\n  SQL only %v\n  sweep    %v", digests[0], digests[1]))
+	}
+	fmt.Printf("statistics suite: the sweep %.2fx as fast as SQL only, the same rows for each of the %d statistics\n", walls[0].Seconds()/walls[1].Seconds(), len(digests[0]))
 }

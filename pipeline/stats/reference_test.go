@@ -271,7 +271,7 @@ func wideLake(t *testing.T, n int) string {
 // Transitions keeps the started categories as a bit per category of a
 // 128-bit unsigned integer: up to 128 categories it counts as the plain definition
 // does; beyond, it refuses with an error that says why, and the other
-// statistics that share its input still count.
+// statistics that share its input still count, by SQL and by the sweep.
 func TestTransitionsCategoryLimit(t *testing.T) {
 	ctx := context.Background()
 	sp := stats.Span{FromYear: 2024, ToYear: 2024, By: "municipality", AsOf: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
@@ -281,7 +281,8 @@ func TestTransitionsCategoryLimit(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer db.Close()
-		if err := duck.LakeView(ctx, db, wideLake(t, n)); err != nil {
+		dir := wideLake(t, n)
+		if err := duck.LakeView(ctx, db, dir); err != nil {
 			t.Fatal(err)
 		}
 		for _, name := range []string{"transitions", "reentry"} {
@@ -300,19 +301,33 @@ func TestTransitionsCategoryLimit(t *testing.T) {
 			if len(want) != n {
 				t.Fatalf("reference %s with %d categories: %d rows", name, n, len(want))
 			}
-			_, got, err := stats.Run(ctx, db, q, sp)
-			if name == "transitions" && n > 128 {
-				if err == nil || !strings.Contains(err.Error(), "more than 128 categories") {
-					t.Fatalf("transitions with %d categories: %d rows, err = %v", n, len(got), err)
-				}
-				continue
-			}
+			// alone, and prepared with the sweep (its next_slots NULL past 128)
+			swept, err := stats.Prepare(ctx, db, dir, sp, []stats.Query{q})
 			if err != nil {
-				t.Fatalf("%s with %d categories: %v", name, n, err)
+				t.Fatal(err)
 			}
-			if g, w := joinRows(got), joinRows(want); g != w {
-				t.Errorf("%s with %d categories:\n got\n  %s\n want\n  %s", name, n, g, w)
+			for _, run := range []func() ([]string, [][]string, error){
+				func() ([]string, [][]string, error) { return stats.Run(ctx, db, q, sp) },
+				func() ([]string, [][]string, error) { return swept.Run(ctx, q) },
+			} {
+				_, got, err := run()
+				if name == "transitions" && n > 128 {
+					if err == nil || !strings.Contains(err.Error(), "more than 128 categories") {
+						t.Fatalf("transitions with %d categories: %d rows, err = %v", n, len(got), err)
+					}
+					continue
+				}
+				if err != nil {
+					t.Fatalf("%s with %d categories: %v", name, n, err)
+				}
+				if g, w := joinRows(got), joinRows(want); g != w {
+					t.Errorf("%s with %d categories:\n got\n  %s\n want\n  %s", name, n, g, w)
+				}
 			}
+			if swept.SweepTook == 0 {
+				t.Error("the preparation with the lake's directory swept nothing")
+			}
+			swept.Close()
 		}
 	}
 }

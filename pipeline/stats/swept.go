@@ -3,11 +3,11 @@ package stats
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"math/big"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/gallra/gallra/pipeline/duck"
@@ -60,33 +60,32 @@ func (p *Prepared) sweep(ctx context.Context, lakeDir string, s Span, names []st
 		return fmt.Errorf("stats: prepare: %w", err)
 	}
 	p.SweepTook = time.Since(t)
-	name := func(slot int) string {
+	name := func(slot int) driver.Value {
 		if cats[slot].Null {
-			return "NULL"
+			return nil
 		}
-		return duck.Literal(cats[slot].Name)
+		return cats[slot].Name
 	}
 	for _, in := range names {
-		var rows []string
+		var rows [][]driver.Value
 		switch in {
 		case "stats_firsts": // year, category, active_1y, active_2y, active_3y, persons, last_first
 			for _, f := range res.Firsts {
-				rows = append(rows, fmt.Sprintf("(%d, %s, %t, %t, %t, %d, DATE '%s')", f.Year, name(f.Slot),
-					f.Active[0], f.Active[1], f.Active[2], f.Persons, lake.DateOf(f.LastFirst).Format("2006-01-02")))
+				rows = append(rows, []driver.Value{int32(f.Year), name(f.Slot),
+					f.Active[0], f.Active[1], f.Active[2], f.Persons, lake.DateOf(f.LastFirst)})
 			}
 		case "stats_person_years": // category, year, month_ends, persons
 			for _, y := range res.PersonYears {
-				rows = append(rows, fmt.Sprintf("(%s, %d, %d, %d)", name(y.Slot), y.Year, y.MonthEnds, y.Persons))
+				rows = append(rows, []driver.Value{name(y.Slot), int32(y.Year), int32(y.MonthEnds), y.Persons})
 			}
 		case "stats_ends": // year, slot, reentered, next_slots, persons
 			for _, e := range res.Ends {
-				next := "NULL"
+				var next driver.Value
 				if !res.NextSlotsNull {
 					n := new(big.Int).SetUint64(e.NextSlots[1])
-					n.Lsh(n, 64).Or(n, new(big.Int).SetUint64(e.NextSlots[0]))
-					next = "'" + n.String() + "'::UHUGEINT"
+					next = n.Lsh(n, 64).Or(n, new(big.Int).SetUint64(e.NextSlots[0]))
 				}
-				rows = append(rows, fmt.Sprintf("(%d, %d, %t, %s, %d)", e.Year, e.Slot, e.Reentered, next, e.Persons))
+				rows = append(rows, []driver.Value{int32(e.Year), int32(e.Slot), e.Reentered, next, e.Persons})
 			}
 		}
 		t := time.Now()
@@ -126,16 +125,16 @@ func (p *Prepared) categories(ctx context.Context) ([]sweep.Category, error) {
 }
 
 // load makes the table of input name, with its view's columns and types,
-// from rows (SQL value lists), and puts it in the view's place.
-func (p *Prepared) load(ctx context.Context, name string, rows []string) error {
+// from rows (a value per column), and puts it in the view's place.
+func (p *Prepared) load(ctx context.Context, name string, rows [][]driver.Value) error {
 	table := name + "__prepared"
-	stmts := []string{"CREATE OR REPLACE TEMP TABLE " + table + " AS SELECT * FROM " + name + " WHERE false"}
-	const chunk = 1000
-	for i := 0; i < len(rows); i += chunk {
-		stmts = append(stmts, "INSERT INTO "+table+" VALUES "+strings.Join(rows[i:min(i+chunk, len(rows))], ", "))
+	if _, err := p.conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE "+table+" AS SELECT * FROM "+name+" WHERE false"); err != nil {
+		return fmt.Errorf("stats: prepare %s: %w", name, err)
 	}
-	stmts = append(stmts, "DROP VIEW "+name, "ALTER TABLE "+table+" RENAME TO "+name)
-	for _, st := range stmts {
+	if err := duck.Append(ctx, p.conn, "temp", "main", table, rows); err != nil {
+		return fmt.Errorf("stats: prepare %s: %w", name, err)
+	}
+	for _, st := range []string{"DROP VIEW " + name, "ALTER TABLE " + table + " RENAME TO " + name} {
 		if _, err := p.conn.ExecContext(ctx, st); err != nil {
 			return fmt.Errorf("stats: prepare %s: %w", name, err)
 		}
