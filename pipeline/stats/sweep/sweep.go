@@ -289,14 +289,14 @@ func (c *categories) slot(r *lake.Row, src string) (uint16, error) {
 	}
 	if v == nil {
 		if c.nullSlot < 0 {
-			return 0, fmt.Errorf("%s is NULL, which is not among the breakdown's categories", c.by)
+			return 0, fmt.Errorf("%s is NULL, which is not among the breakdown's categories (did a run commit while the statistics ran? run them again)", c.by)
 		}
 		return uint16(c.nullSlot), nil
 	}
 	s, ok := c.slots[*v]
 	if !ok {
 		// stats_categories was made from the same files: the lake changed.
-		return 0, fmt.Errorf("%s %q is not among the breakdown's categories", c.by, *v)
+		return 0, fmt.Errorf("%s %q is not among the breakdown's categories (did a run commit while the statistics ran? run them again)", c.by, *v)
 	}
 	return s, nil
 }
