@@ -21,7 +21,9 @@ FROM (SELECT DISTINCT CASE coalesce(getvariable('breakdown'), 'measure')
 -- stats_firsts: the linked persons whose first participation ever started
 -- in a year of the span, by that year, the category of that first
 -- participation (a tie on the first day goes to the alphabetically first
--- measure, then source) and whether they were in a participation (any
+-- measure, then source; a tie on those too, possible by sex, age band or
+-- municipality, is DuckDB's choice here and the first category in
+-- slot order in gallra stats) and whether they were in a participation (any
 -- category) on the first, second and third anniversary of its start
 -- (active_1y, _2y, _3y; 29 February + 1 year is 28 February); last_first
 -- is the latest first start of the persons counted (an anniversary after
