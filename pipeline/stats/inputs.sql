@@ -13,7 +13,7 @@
 -- slot, from 0 in category order; stats_person_years and stats_ends count
 -- by slot, and reentry and transitions read the names back from here.
 CREATE TEMP VIEW IF NOT EXISTS stats_categories AS
-SELECT category, (row_number() OVER (ORDER BY category))::INTEGER - 1 AS slot
+SELECT category, (row_number() OVER (ORDER BY category NULLS LAST))::INTEGER - 1 AS slot
 FROM (SELECT DISTINCT CASE coalesce(getvariable('breakdown'), 'measure')
                  WHEN 'measure' THEN measure WHEN 'source' THEN source WHEN 'sex' THEN sex
                  WHEN 'age_band' THEN age_band WHEN 'municipality' THEN municipality END AS category
@@ -21,30 +21,34 @@ FROM (SELECT DISTINCT CASE coalesce(getvariable('breakdown'), 'measure')
 -- stats_firsts: the linked persons whose first participation ever started
 -- in a year of the span, by that year, the category of that first
 -- participation (a tie on the first day goes to the alphabetically first
--- measure, then source; a tie on those too, possible by sex, age band or
--- municipality, is DuckDB's choice here and the first category in
--- slot order in gallra stats) and whether they were in a participation (any
+-- measure, then source, then category, a NULL category last) and whether
+-- they were in a participation (any
 -- category) on the first, second and third anniversary of its start
 -- (active_1y, _2y, _3y; 29 February + 1 year is 28 February); last_first
 -- is the latest first start of the persons counted (an anniversary after
 -- the as-of date is not known yet). new_entrants and cohorts read it.
 CREATE TEMP VIEW IF NOT EXISTS stats_firsts AS
 WITH ranks AS (
-    -- each measure and source pair's place in alphabetical order, so that a
-    -- row's order (start, measure, source) is one number: a struct as
-    -- arg_min's key made the grouping twice as slow
-    SELECT measure, source, row_number() OVER (ORDER BY measure, source) AS rank
-    FROM (SELECT DISTINCT measure, source FROM lake WHERE pseudonym IS NOT NULL)
+    -- each measure, source and category's place in that order, so that a
+    -- row's order (start, measure, source, category) is one number: a
+    -- struct as arg_min's key made the grouping twice as slow
+    SELECT measure, source, category, row_number() OVER (ORDER BY measure, source, category NULLS LAST) AS rank
+    FROM (SELECT DISTINCT measure, source,
+                 CASE coalesce(getvariable('breakdown'), 'measure')
+                     WHEN 'measure' THEN measure WHEN 'source' THEN source WHEN 'sex' THEN sex
+                     WHEN 'age_band' THEN age_band WHEN 'municipality' THEN municipality END AS category
+          FROM lake WHERE pseudonym IS NOT NULL)
 ), firsts AS (
     SELECT pseudonym, min(period_start) AS first_start,
            -- arg_min_null, so that a first row whose category is NULL (not kept) is not skipped
-           arg_min_null(CASE coalesce(getvariable('breakdown'), 'measure')
-                            WHEN 'measure' THEN l.measure WHEN 'source' THEN l.source WHEN 'sex' THEN l.sex
-                            WHEN 'age_band' THEN l.age_band WHEN 'municipality' THEN l.municipality END,
+           arg_min_null(k.category,
                         -- days (under 2^31) above the rank (under 2^32)
                         (l.period_start - DATE '1970-01-01')::BIGINT * 4294967296 + k.rank) AS category
     FROM lake l
     JOIN ranks k ON k.measure IS NOT DISTINCT FROM l.measure AND k.source IS NOT DISTINCT FROM l.source
+                AND k.category IS NOT DISTINCT FROM CASE coalesce(getvariable('breakdown'), 'measure')
+                        WHEN 'measure' THEN l.measure WHEN 'source' THEN l.source WHEN 'sex' THEN l.sex
+                        WHEN 'age_band' THEN l.age_band WHEN 'municipality' THEN l.municipality END
     WHERE l.pseudonym IS NOT NULL
     GROUP BY l.pseudonym
 ), cohort AS (

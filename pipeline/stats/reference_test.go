@@ -331,3 +331,74 @@ func TestTransitionsCategoryLimit(t *testing.T) {
 		}
 	}
 }
+
+// A person's first two participations start on the same day in the same
+// measure and source and differ only in sex (one keeps no sex at all): the
+// person is a new entrant, and a cohort member, under the first category
+// in order, a NULL last, whether counted alone, prepared in SQL or swept.
+func TestFirstTieGoesToTheFirstCategory(t *testing.T) {
+	const runID = "tie-test"
+	p := lake.Partition{Source: "amea", StartYear: 2024}
+	start := lake.Date(time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC))
+	k, m := "K", "M"
+	var rows []lake.Row
+	for i, sexes := range [][]*string{{&m, &k}, {nil, &m}, {&k, nil, &m}} {
+		person := [16]byte{byte(i + 1), 9}
+		for j, sex := range sexes {
+			r := lake.Row{Pseudonym: &person, KeyID: "gk1-00000000test0000", IDKind: lake.IDPersonnummer,
+				Measure: "PRAKTIK", PeriodStart: start, Sex: sex, RunID: runID}
+			r.RecordKey[0], r.RecordKey[1] = byte(i+1), byte(j+1)
+			rows = append(rows, r)
+		}
+	}
+	dir := writeLake(t, runID, map[lake.Partition][]lake.Row{p: rows})
+	ctx := context.Background()
+	db, err := duck.Open(ctx, duck.Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := duck.LakeView(ctx, db, dir); err != nil {
+		t.Fatal(err)
+	}
+	sp := stats.Span{FromYear: 2024, ToYear: 2024, By: "sex", AsOf: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	want := map[string]string{
+		"new_entrants": "2024|K|2|pseudonymised\n2024|M|1|pseudonymised",
+		"cohorts":      "2024|K|2|2||\n2024|M|1|1||", // ongoing: active a year on; the second anniversary is after the as-of date
+	}
+	qs := map[string]stats.Query{}
+	for name := range want {
+		q, err := stats.Lookup(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		qs[name] = q
+	}
+	for _, lakeDir := range []string{"", dir} {
+		prep, err := stats.Prepare(ctx, db, lakeDir, sp, []stats.Query{qs["new_entrants"], qs["cohorts"]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (lakeDir != "") != (prep.SweepTook > 0) {
+			t.Fatalf("prepared with lake %q: swept for %v", lakeDir, prep.SweepTook)
+		}
+		for name, w := range want {
+			q := qs[name]
+			_, alone, err := stats.Run(ctx, db, q, sp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, prepared, err := prep.Run(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if g := joinRows(alone); g != w {
+				t.Errorf("%s alone:\n%s\nwant\n%s", name, g, w)
+			}
+			if g := joinRows(prepared); g != w {
+				t.Errorf("%s prepared (lake %q):\n%s\nwant\n%s", name, lakeDir, g, w)
+			}
+		}
+		prep.Close()
+	}
+}

@@ -91,10 +91,10 @@ func (c *counter) person(rs []rec) {
 }
 
 // first counts the person in stats_firsts: the first participation (on a
-// tie of days, the alphabetically first measure, then source, then the
-// lower slot: the SQL leaves that last tie, possible only by sex, age band
-// or municipality, to DuckDB) and whether one of the person's
-// participations covers each of its first three anniversaries.
+// tie of days, the alphabetically first measure, then source, then
+// category: the lower slot, as stats_categories numbers them in that order,
+// a NULL last) and whether one of the person's participations covers each
+// of its first three anniversaries.
 func (c *counter) first(rs []rec) {
 	f := 0
 	for i := 1; i < len(rs) && rs[i].start == rs[0].start; i++ {
