@@ -39,17 +39,20 @@ WITH ranks AS (
                      WHEN 'age_band' THEN age_band WHEN 'municipality' THEN municipality END AS category
           FROM lake WHERE pseudonym IS NOT NULL)
 ), firsts AS (
-    SELECT pseudonym, min(period_start) AS first_start,
+    SELECT l.pseudonym, min(l.period_start) AS first_start,
            -- arg_min_null, so that a first row whose category is NULL (not kept) is not skipped
            arg_min_null(k.category,
                         -- days (under 2^31) above the rank (under 2^32)
                         (l.period_start - DATE '1970-01-01')::BIGINT * 4294967296 + k.rank) AS category
-    FROM lake l
-    JOIN ranks k ON k.measure IS NOT DISTINCT FROM l.measure AND k.source IS NOT DISTINCT FROM l.source
-                AND k.category IS NOT DISTINCT FROM CASE coalesce(getvariable('breakdown'), 'measure')
-                        WHEN 'measure' THEN l.measure WHEN 'source' THEN l.source WHEN 'sex' THEN l.sex
-                        WHEN 'age_band' THEN l.age_band WHEN 'municipality' THEN l.municipality END
-    WHERE l.pseudonym IS NOT NULL
+    -- the category computed before the join (a join on the CASE expression
+    -- took twice the time and three times the memory at 100M rows);
+    -- measure and source are never NULL
+    FROM (SELECT pseudonym, period_start, measure, source,
+                 CASE coalesce(getvariable('breakdown'), 'measure')
+                     WHEN 'measure' THEN measure WHEN 'source' THEN source WHEN 'sex' THEN sex
+                     WHEN 'age_band' THEN age_band WHEN 'municipality' THEN municipality END AS category
+          FROM lake WHERE pseudonym IS NOT NULL) l
+    JOIN ranks k ON k.measure = l.measure AND k.source = l.source AND k.category IS NOT DISTINCT FROM l.category
     GROUP BY l.pseudonym
 ), cohort AS (
     SELECT pseudonym, first_start, category,
