@@ -2,6 +2,7 @@ package stats_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
@@ -14,6 +15,7 @@ import (
 	"github.com/gallra/gallra/pipeline/duck"
 	"github.com/gallra/gallra/pipeline/lake"
 	"github.com/gallra/gallra/pipeline/stats"
+	"github.com/gallra/gallra/pipeline/testlake"
 )
 
 // The suite's SQL was rewritten for speed (range joins and self-joins
@@ -98,44 +100,28 @@ func denseLake(t *testing.T) string {
 // publishes them.
 func writeLake(t *testing.T, runID string, parts map[lake.Partition][]lake.Row) string {
 	t.Helper()
-	dir := t.TempDir()
-	base, err := lake.ReadManifest(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := lake.NewWriter(dir, runID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Abort()
-	for p, rows := range parts {
-		for _, r := range rows {
-			if err := w.Write(p, r); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	staged, err := w.Stage()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := lake.Publish(dir, base, lake.Change{RunID: runID, Add: staged}); err != nil {
-		t.Fatal(err)
-	}
+	dir, _ := testlake.WriteRows(t, runID, parts)
 	return dir
+}
+
+// viewDB opens a DuckDB session with the views of the lake at dir.
+func viewDB(t *testing.T, dir string) *sql.DB {
+	t.Helper()
+	db, err := duck.Open(context.Background(), duck.Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := duck.LakeView(context.Background(), db, dir); err != nil {
+		t.Fatal(err)
+	}
+	return db
 }
 
 func TestSuiteEqualsReferenceQueries(t *testing.T) {
 	dir := denseLake(t)
 	ctx := context.Background()
-	db, err := duck.Open(ctx, duck.Options{Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := duck.LakeView(ctx, db, dir); err != nil {
-		t.Fatal(err)
-	}
+	db := viewDB(t, dir)
 	suite, err := stats.Suite()
 	if err != nil {
 		t.Fatal(err)
@@ -353,14 +339,7 @@ func TestFirstTieGoesToTheFirstCategory(t *testing.T) {
 	}
 	dir := writeLake(t, runID, map[lake.Partition][]lake.Row{p: rows})
 	ctx := context.Background()
-	db, err := duck.Open(ctx, duck.Options{Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := duck.LakeView(ctx, db, dir); err != nil {
-		t.Fatal(err)
-	}
+	db := viewDB(t, dir)
 	sp := stats.Span{FromYear: 2024, ToYear: 2024, By: "sex", AsOf: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	want := map[string]string{
 		"new_entrants": "2024|K|2|pseudonymised\n2024|M|1|pseudonymised",

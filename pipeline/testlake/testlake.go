@@ -19,6 +19,7 @@ import (
 	"github.com/gallra/gallra/pipeline/duck"
 	"github.com/gallra/gallra/pipeline/ingest"
 	"github.com/gallra/gallra/pipeline/keyfile"
+	"github.com/gallra/gallra/pipeline/lake"
 	"github.com/gallra/gallra/schemas"
 	"github.com/gallra/gallra/transforms/pseudonym"
 )
@@ -169,4 +170,37 @@ func TwoSources() []Source {
 			{"19620108-2697", "Praktik", "2023-01-09", "2023-12-31"},
 		}},
 	}
+}
+
+// WriteRows writes rows straight through lake.Writer into a new lake (a
+// temporary directory of t) and publishes them as one run: a lake of rows
+// a test chooses to the day, without exports or a key. It returns the
+// lake's directory and the files written.
+func WriteRows(t testing.TB, runID string, parts map[lake.Partition][]lake.Row) (string, []lake.StagedFile) {
+	t.Helper()
+	dir := t.TempDir()
+	base, err := lake.ReadManifest(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := lake.NewWriter(dir, runID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Abort()
+	for p, rows := range parts {
+		for _, r := range rows {
+			if err := w.Write(p, r); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	staged, err := w.Stage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lake.Publish(dir, base, lake.Change{RunID: runID, Add: staged}); err != nil {
+		t.Fatal(err)
+	}
+	return dir, staged
 }

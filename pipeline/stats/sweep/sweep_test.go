@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gallra/gallra/pipeline/lake"
+	"github.com/gallra/gallra/pipeline/testlake"
 )
 
 // civil and days agree with package time on every day from 1600 to 2400,
@@ -101,33 +102,18 @@ func TestSortRecs(t *testing.T) {
 	}
 }
 
-// writeFiles writes rows to the lake at dir, a file per start year under
+// writeFiles writes rows to a new lake, a file per start year under
 // source=<src>/, and returns their paths.
-func writeFiles(t *testing.T, dir, src string, rows []lake.Row) []string {
+func writeFiles(t *testing.T, src string, rows []lake.Row) []string {
 	t.Helper()
-	w, err := lake.NewWriter(dir, "sweep-test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Abort()
+	parts := map[lake.Partition][]lake.Row{}
 	for _, r := range rows {
-		if err := w.Write(lake.Partition{Source: src, StartYear: lake.DateOf(r.PeriodStart).Year()}, r); err != nil {
-			t.Fatal(err)
-		}
+		p := lake.Partition{Source: src, StartYear: lake.DateOf(r.PeriodStart).Year()}
+		parts[p] = append(parts[p], r)
 	}
-	staged, err := w.Stage()
-	if err != nil {
-		t.Fatal(err)
-	}
-	base, err := lake.ReadManifest(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := lake.Publish(dir, base, lake.Change{RunID: "sweep-test", Add: staged}); err != nil {
-		t.Fatal(err)
-	}
+	dir, files := testlake.WriteRows(t, "sweep-test", parts)
 	var paths []string
-	for _, f := range staged {
+	for _, f := range files {
 		paths = append(paths, filepath.Join(dir, filepath.FromSlash(f.Path)))
 	}
 	return paths
@@ -159,9 +145,8 @@ func row(person byte, measure, start, end string) lake.Row {
 // 30 days); the second in SFI from 2023-06-01 to 2024-02-29, a leap day and
 // a month end, nothing after.
 func TestRunCountsByHand(t *testing.T) {
-	dir := t.TempDir()
 	tmp := t.TempDir()
-	files := writeFiles(t, dir, "amea", []lake.Row{
+	files := writeFiles(t, "amea", []lake.Row{
 		row(1, "PRAKTIK", "2024-01-10", "2024-03-31"),
 		row(1, "SFI", "2024-04-20", ""),
 		row(2, "SFI", "2023-06-01", "2024-02-29"),
@@ -207,10 +192,9 @@ func TestRunCountsByHand(t *testing.T) {
 // lake changed since they were read), are errors that name the file; the
 // pass leaves nothing behind.
 func TestRunErrors(t *testing.T) {
-	dir := t.TempDir()
 	tmp := t.TempDir()
-	good := writeFiles(t, dir, "amea", []lake.Row{row(1, "PRAKTIK", "2024-01-10", "")})[0]
-	bad := filepath.Join(dir, "source=amea", "start_year=2024", "broken.parquet")
+	good := writeFiles(t, "amea", []lake.Row{row(1, "PRAKTIK", "2024-01-10", "")})[0]
+	bad := filepath.Join(filepath.Dir(good), "broken.parquet")
 	if err := os.WriteFile(bad, []byte("not parquet"), 0o600); err != nil {
 		t.Fatal(err)
 	}
