@@ -491,7 +491,8 @@ func walk(ctx context.Context, workers int, bs *buckets, proto counter) (*Result
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var recs, spare []rec
+			var recs []rec
+			var srt sorter
 			var buf []byte
 			for b := range next {
 				if err := ctx.Err(); err != nil {
@@ -503,7 +504,7 @@ func walk(ctx context.Context, workers int, bs *buckets, proto counter) (*Result
 					errs[w] = err
 					return
 				}
-				recs, spare = sortRecs(recs, spare)
+				recs = srt.sort(recs)
 				for i := 0; i < len(recs); {
 					j := i + 1
 					for j < len(recs) && recs[j].hi == recs[i].hi && recs[j].lo == recs[i].lo {
@@ -526,38 +527,50 @@ func walk(ctx context.Context, workers int, bs *buckets, proto counter) (*Result
 	return all.result(), nil
 }
 
-// sortRecs puts each person's records together, in start order, through
-// spare (grown to recs' length), and returns the sorted slice and the other
-// as the next spare. A bucket's records are first spread by 18 bits of the
-// pseudonym that do not pick the bucket (a counting sort: pseudonyms are keyed
-// hashes, evenly spread), which leaves groups of a few persons; each
-// group is then sorted on its own. At 100M rows this took a tenth of
-// sorting each bucket whole.
-func sortRecs(recs, spare []rec) ([]rec, []rec) {
-	const bits = 18
+// sorter puts each person's records together, in start order, for one walk
+// worker, reusing its memory from one bucket to the next. A bucket's
+// records are first spread by 18 bits of the pseudonym that do not pick the
+// bucket (a counting sort: pseudonyms are keyed hashes, evenly spread),
+// which leaves groups of a few persons; each group is then sorted on its
+// own. At 100M rows this took a tenth of sorting each bucket whole.
+type sorter struct {
+	spare        []rec   // the records go here, and recs becomes the next spare
+	starts, next []int32 // each group's first place, and its next free place
+}
+
+const sortBits = 18
+
+// sort returns recs sorted (in the sorter's spare slice; recs is kept as
+// the next spare).
+func (s *sorter) sort(recs []rec) []rec {
 	key := func(r *rec) uint32 {
 		// the second and third bytes and 2 bits of the fourth (the first
 		// picked the bucket)
-		return uint32(r.hi>>38) & (1<<bits - 1)
+		return uint32(r.hi>>38) & (1<<sortBits - 1)
 	}
-	starts := make([]int32, 1<<bits+1)
+	if s.starts == nil {
+		s.starts, s.next = make([]int32, 1<<sortBits+1), make([]int32, 1<<sortBits+1)
+	}
+	starts, next := s.starts, s.next
+	clear(starts)
 	for i := range recs {
 		starts[key(&recs[i])+1]++
 	}
 	for k := 1; k < len(starts); k++ {
 		starts[k] += starts[k-1]
 	}
+	spare := s.spare
 	if cap(spare) < len(recs) {
 		spare = make([]rec, len(recs), cap(recs))
 	}
 	spare = spare[:len(recs)]
-	next := slices.Clone(starts) // each group's next free place
+	copy(next, starts)
 	for i := range recs {
 		k := key(&recs[i])
 		spare[next[k]] = recs[i]
 		next[k]++
 	}
-	for k := 0; k < 1<<bits; k++ {
+	for k := 0; k < 1<<sortBits; k++ {
 		g := spare[starts[k]:starts[k+1]]
 		if len(g) <= 32 {
 			for i := 1; i < len(g); i++ {
@@ -571,7 +584,8 @@ func sortRecs(recs, spare []rec) ([]rec, []rec) {
 			return cmp.Or(cmp.Compare(a.hi, b.hi), cmp.Compare(a.lo, b.lo), cmp.Compare(a.start, b.start))
 		})
 	}
-	return spare, recs
+	s.spare = recs
+	return spare
 }
 
 // less orders records by person, then start.

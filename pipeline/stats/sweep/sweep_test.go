@@ -52,7 +52,7 @@ func TestAddYears(t *testing.T) {
 	}
 }
 
-// sortRecs puts each person's rows together in start order whatever the
+// sorter puts each person's rows together in start order whatever the
 // groups' sizes: here
 // with many rows of few persons, so that groups pass the insertion sort's
 // limit, and with persons spread wide.
@@ -72,7 +72,8 @@ func TestSortRecs(t *testing.T) {
 		slices.SortStableFunc(want, func(a, b rec) int {
 			return cmp.Or(cmp.Compare(a.hi, b.hi), cmp.Compare(a.lo, b.lo), cmp.Compare(a.start, b.start))
 		})
-		got, _ := sortRecs(recs, nil)
+		var srt sorter
+		got := srt.sort(recs)
 		// Each person's rows together and in start order (persons need not
 		// be in any order), and a permutation of the input.
 		seen := map[[2]uint64]bool{}
