@@ -235,34 +235,38 @@ func embedded(name string) string {
 	return string(b)
 }
 
+// withDefaults returns s with what it leaves unset filled in: by measure,
+// 30 days for transitions, as of now.
+func (s Span) withDefaults() Span {
+	if s.By == "" {
+		s.By = "measure"
+	}
+	if s.WithinDays <= 0 {
+		s.WithinDays = 30
+	}
+	if s.AsOf.IsZero() {
+		s.AsOf = time.Now().UTC()
+	}
+	return s
+}
+
 // setSpan checks s and sets the variables the statistics read.
 func setSpan(ctx context.Context, conn *sql.Conn, s Span) error {
 	if s.FromYear > s.ToYear || s.FromYear < 1900 {
 		return fmt.Errorf("stats: bad span %d–%d", s.FromYear, s.ToYear)
 	}
-	by := s.By
-	if by == "" {
-		by = "measure"
-	}
-	if !slices.Contains(Breakdowns, by) {
-		return fmt.Errorf("stats: no breakdown %q (known: %s)", by, strings.Join(Breakdowns, ", "))
-	}
-	within := s.WithinDays
-	if within <= 0 {
-		within = 30
-	}
-	asOf := s.AsOf
-	if asOf.IsZero() {
-		asOf = time.Now().UTC()
+	s = s.withDefaults()
+	if !slices.Contains(Breakdowns, s.By) {
+		return fmt.Errorf("stats: no breakdown %q (known: %s)", s.By, strings.Join(Breakdowns, ", "))
 	}
 	for _, set := range []string{
 		emptyAggregates,
 		emptyAnonymised,
 		fmt.Sprintf("SET VARIABLE from_year = %d", s.FromYear),
 		fmt.Sprintf("SET VARIABLE to_year = %d", s.ToYear),
-		fmt.Sprintf("SET VARIABLE within_days = %d", within),
-		fmt.Sprintf("SET VARIABLE breakdown = '%s'", by), // one of Breakdowns: no quoting needed
-		fmt.Sprintf("SET VARIABLE as_of = DATE '%s'", asOf.Format("2006-01-02")),
+		fmt.Sprintf("SET VARIABLE within_days = %d", s.WithinDays),
+		fmt.Sprintf("SET VARIABLE breakdown = '%s'", s.By), // one of Breakdowns: no quoting needed
+		fmt.Sprintf("SET VARIABLE as_of = DATE '%s'", s.AsOf.Format("2006-01-02")),
 	} {
 		if _, err := conn.ExecContext(ctx, set); err != nil {
 			return fmt.Errorf("stats: %w", err)

@@ -44,16 +44,9 @@ func (p *Prepared) sweep(ctx context.Context, lakeDir string, s Span, names []st
 		// only if it made it): the pass's own goes next to it.
 		tempDir = filepath.Dir(tempDir)
 	}
-	by := s.By
-	if by == "" {
-		by = "measure"
-	}
-	within := s.WithinDays
-	if within <= 0 {
-		within = 30
-	}
+	s = s.withDefaults() // as setSpan gave the SQL
 	res, err := sweep.Run(ctx, sweep.Options{
-		Files: files, FromYear: s.FromYear, ToYear: s.ToYear, WithinDays: within, By: by,
+		Files: files, FromYear: s.FromYear, ToYear: s.ToYear, WithinDays: s.WithinDays, By: s.By,
 		Categories: cats, TempDir: tempDir, Workers: threads,
 	})
 	if err != nil {
