@@ -1,6 +1,10 @@
 package sweep
 
-import "github.com/gallra/gallra/transforms/period"
+import (
+	"sync"
+
+	"github.com/gallra/gallra/transforms/period"
+)
 
 // Dates here are the lake's: int32 days since 1970-01-01 (lake.Date). The
 // pass turns millions of them into years and months, which time.Time does
@@ -19,19 +23,26 @@ func civil(d int32) (year, month, day int) {
 }
 
 // table holds civil's answer, year<<9 | month<<5 | day, for the days from
-// 1900 to 2199: a lookup is several times faster than the arithmetic, and
-// the pass asks for millions.
+// 1900 to 2199 once loadTable has run: a lookup is several times faster
+// than the arithmetic, and the pass asks for millions. It is built on the
+// first Run, not when a program that imports the package starts.
 var (
 	tableFrom = days(1900, 1, 1)
-	table     = func() []uint32 {
-		t := make([]uint32, days(2200, 1, 1)-days(1900, 1, 1))
+	table     []uint32
+	tableOnce sync.Once
+)
+
+// loadTable builds table. Run calls it before it starts any goroutine.
+func loadTable() {
+	tableOnce.Do(func() {
+		t := make([]uint32, days(2200, 1, 1)-tableFrom)
 		for i := range t {
-			y, m, d := civilOf(days(1900, 1, 1) + int32(i))
+			y, m, d := civilOf(tableFrom + int32(i))
 			t[i] = uint32(y)<<9 | uint32(m)<<5 | uint32(d)
 		}
-		return t
-	}()
-)
+		table = t
+	})
+}
 
 // civilOf computes civil's answer.
 func civilOf(d int32) (year, month, day int) {

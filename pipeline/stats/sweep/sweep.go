@@ -128,6 +128,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if o.Workers <= 0 {
 		o.Workers = runtime.GOMAXPROCS(0)
 	}
+	loadTable()
 	dir, err := os.MkdirTemp(o.TempDir, "gallra-sweep-*")
 	if err != nil {
 		return nil, fmt.Errorf("sweep: %w", err)

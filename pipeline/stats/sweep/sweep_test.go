@@ -17,13 +17,20 @@ import (
 )
 
 // civil and days agree with package time on every day from 1600 to 2400,
-// inside the lookup table and outside it.
+// inside the lookup table and outside it, and civilOf alone does too.
 func TestCivilAgreesWithTime(t *testing.T) {
+	loadTable()
+	if len(table) == 0 {
+		t.Fatal("no lookup table")
+	}
 	for d := days(1600, 1, 1); d < days(2400, 1, 1); d++ {
 		want := time.Unix(int64(d)*86400, 0).UTC()
 		y, m, dd := civil(d)
 		if y != want.Year() || m != int(want.Month()) || dd != want.Day() {
 			t.Fatalf("civil(%d) = %d-%d-%d, want %s", d, y, m, dd, want.Format(time.DateOnly))
+		}
+		if y2, m2, d2 := civilOf(d); y2 != y || m2 != m || d2 != dd {
+			t.Fatalf("civilOf(%d) = %d-%d-%d, civil %d-%d-%d", d, y2, m2, d2, y, m, dd)
 		}
 		if back := days(y, m, dd); back != d {
 			t.Fatalf("days(%d, %d, %d) = %d, want %d", y, m, dd, back, d)
