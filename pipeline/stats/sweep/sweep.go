@@ -376,7 +376,7 @@ func read(ctx context.Context, o Options, cats *categories, pairs *pairTable, bs
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			rd := reader{cats: cats, pairs: pairs, bs: bs, cols: cats.columns(), buf: make([][]byte, len(bs.files))}
+			rd := reader{cats: cats, pairs: pairs, bs: bs, cols: cats.columns(), buf: make([][]byte, len(bs.files)), seen: map[pairKey]uint16{}}
 			for path := range next {
 				if err := rd.file(path); err != nil {
 					cancel(err)
@@ -415,9 +415,6 @@ func (rd *reader) file(path string) error {
 	p, err := lake.ParsePartition(filepath.ToSlash(filepath.Base(filepath.Dir(filepath.Dir(path)))) + "/" + filepath.Base(filepath.Dir(path)))
 	if err != nil {
 		return fmt.Errorf("sweep: %s: %w", path, err)
-	}
-	if rd.seen == nil {
-		rd.seen = map[pairKey]uint16{}
 	}
 	line := int64(0)
 	err = lake.ReadFileColumns(path, rd.cols, func(r lake.Row) error {
