@@ -86,12 +86,13 @@ func main() {
 	inboxFlag := flag.String("inbox", "", "internal: inbox for -mode")
 	outFlag := flag.String("out", "", "internal: output directory for -mode")
 	cpuProfile := flag.String("cpuprofile", "", "with -mode: write a CPU profile of the mode's work to this file")
+	traceFile := flag.String("trace", "", "with -mode: write an execution trace of the mode's work to this file (go tool trace; -pprof=sync shows where goroutines waited on each other)")
 	memProfile := flag.String("memprofile", "", "with -mode: write a heap profile (in use at the peak of the Go heap, sampled every 100 ms) to this file")
 	flag.BoolVar(&statsBySQL, "stats-sql", false, "with -mode stats: compute every shared input of the suite in DuckDB SQL (prepare.sql), not the person-keyed ones with pipeline/stats/sweep: the way before the sweep, to compare")
 	flag.Parse()
 
 	if *mode != "" {
-		stop := startProfiles(*cpuProfile, *memProfile)
+		stop := startProfiles(*cpuProfile, *memProfile, *traceFile)
 		defer stop()
 		n, err := child(*mode, *inboxFlag, *outFlag, *rows, *deltaPct)
 		if err != nil {

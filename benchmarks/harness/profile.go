@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"sync"
 	"time"
 
@@ -18,10 +19,16 @@ import (
 	"github.com/gallra/gallra/pipeline/keyfile"
 )
 
-// startProfiles starts a CPU profile and a heap watcher as asked; the
-// returned function stops them and writes the files (once).
-func startProfiles(cpu, mem string) func() {
+// startProfiles starts a CPU profile, a heap watcher and an execution trace
+// as asked; the returned function stops them and writes the files (once).
+func startProfiles(cpu, mem, tr string) func() {
 	var stops []func()
+	if tr != "" {
+		f, err := os.Create(tr)
+		must(err)
+		must(trace.Start(f))
+		stops = append(stops, func() { trace.Stop(); f.Close() })
+	}
 	if cpu != "" {
 		f, err := os.Create(cpu)
 		must(err)
