@@ -30,8 +30,9 @@ const refSize = 48
 // line over an earlier line: the order of Add).
 //
 // A batch made by NewSpillingBatch holds at most about its memory budget:
-// beyond it, it sorts what it holds by source and record key and writes it to
-// a run file in its spill directory; Apply merges the runs. The spill files
+// when half of it is full, it sorts what it holds by source and record key
+// and writes it to a run file in its spill directory, on a goroutine of its
+// own while the other half fills; Apply merges the runs. The spill files
 // hold pseudonymised lake rows only, never raw identifiers. Call Close to
 // remove them.
 type Batch struct {
@@ -51,6 +52,25 @@ type Batch struct {
 	movable map[string]bool // sources with entries keyed by record ID
 	added   int
 	keepAll bool // a sorter of stored rows: keep every version
+
+	// A spilling batch writes a run on a goroutine of its own while it
+	// fills a second pair of buffers (see spillBehind); each pair holds
+	// half the budget.
+	pending *pendingSpill // the run being written, if any
+	spare   struct {      // the buffers the last run was written from
+		arena []byte
+		refs  []ref
+	}
+	nruns int // run files named so far
+}
+
+// pendingSpill is a run being written by its own goroutine.
+type pendingSpill struct {
+	done  chan struct{}
+	run   *spillRun
+	err   error
+	arena []byte // the buffers it was written from, for reuse
+	refs  []ref
 }
 
 // ref is an entry held in memory: where its record is, and what it sorts by.
@@ -146,10 +166,10 @@ func (b *Batch) DiscardRange(from, to uint64) {
 
 func (b *Batch) add(seq uint64, e *Entry) error {
 	if b.arena == nil && b.dir != "" {
-		// A spilling batch fills its budget again and again: size it once
-		// (about two thirds records, one third refs) rather than grow it by
-		// copying. The memory is only touched as it fills.
-		n := min(b.budget, 1<<30)
+		// A spilling batch fills its buffers again and again: size them
+		// once (about two thirds records, one third refs) rather than grow
+		// them by copying. The memory is only touched as it fills.
+		n := b.fill()
 		b.arena = make([]byte, 0, n*2/3)
 		b.refs = make([]ref, 0, n/3/refSize+1)
 	}
@@ -169,11 +189,16 @@ func (b *Batch) add(seq uint64, e *Entry) error {
 	if e.ByRecordID {
 		b.movable[e.Source] = true
 	}
-	if b.dir != "" && (int64(len(b.arena))+int64(len(b.refs))*refSize > b.budget || len(b.arena) > math.MaxUint32/2) {
-		return b.spill(b.guard)
+	if b.dir != "" && (int64(len(b.arena))+int64(len(b.refs))*refSize > b.fill() || len(b.arena) > math.MaxUint32/2) {
+		return b.spillBehind(b.guard)
 	}
 	return nil
 }
+
+// fill is how much a spilling batch's entries in memory may take before they
+// are written out as a run: half its budget, since a second pair of buffers
+// fills while the first is written (spillBehind).
+func (b *Batch) fill() int64 { return min(b.budget, 1<<30) / 2 }
 
 // Len is the number of entries added and not discarded, before later
 // versions of a participation are folded into one.
@@ -232,6 +257,7 @@ func (b *Batch) isDead(seq uint64) bool {
 
 // Close removes the batch's spill files. The batch is empty afterwards.
 func (b *Batch) Close() error {
+	_ = b.waitSpill() // its error does not matter: its file is removed below
 	b.arena, b.refs, b.runs = nil, nil, nil
 	if b.dir == "" {
 		return nil
@@ -251,8 +277,8 @@ func (b *Batch) Close() error {
 // first byte, then one within each such bucket on its second byte. Each
 // pass moves entries between a few thousand places at most, which stay in
 // the caches. A comparison sort of a spill's 350,000 refs took 3.4 of the 56
-// CPU-seconds of a 10M-row night, on the run's goroutine, while the readers
-// wait (benchmarks/RESULTS.md).
+// CPU-seconds of a 10M-row night (benchmarks/RESULTS.md); that was while
+// the spill still ran on the goroutine that adds, with the readers waiting.
 func (b *Batch) sortRefs() {
 	rank := b.tab.ranks()
 	refs := b.refs
@@ -417,19 +443,105 @@ type spillRun struct {
 	sections map[string][2]int64 // source -> [start, end) byte offsets
 }
 
-// spill writes the in-memory entries out as a sorted run.
+// spill writes the in-memory entries out as a sorted run, and returns when
+// it and any run written behind are on disk.
 func (b *Batch) spill(guard uint64) error {
+	if err := b.waitSpill(); err != nil {
+		return err
+	}
 	if len(b.refs) == 0 {
 		return nil
 	}
-	b.fold(guard)
-	if err := os.MkdirAll(b.dir, 0o750); err != nil {
-		return fmt.Errorf("merge: spill directory: %w", err)
+	run, err := b.writeRun(guard, b.runPath())
+	if err != nil {
+		return err
 	}
-	run := &spillRun{path: filepath.Join(b.dir, "run-"+strconv.Itoa(len(b.runs))+".bin"), sections: map[string][2]int64{}}
+	if run != nil {
+		b.runs = append(b.runs, run)
+	}
+	b.arena, b.refs = b.arena[:0], b.refs[:0]
+	return nil
+}
+
+// spillBehind hands the in-memory entries to a goroutine that writes them
+// out as a sorted run, and goes on with a second pair of buffers; it waits
+// only for the run before it. The readers and converters of a night wait for
+// the batch while it spills: sorting and writing 16 MiB on the goroutine
+// that adds left one core idle for about a tenth of the reading
+// (benchmarks/RESULTS.md).
+//
+// The goroutine folds with what the batch knew when it was handed the
+// entries: the guard, the held and the dead ranges, copied. That is what a
+// spill there and then would have used; entries discarded afterwards are
+// dropped when the runs are read back (isDead), as for any spilled entry.
+func (b *Batch) spillBehind(guard uint64) error {
+	if err := b.waitSpill(); err != nil {
+		return err
+	}
+	if len(b.refs) == 0 {
+		return nil
+	}
+	// The goroutine reads the string table's strings as they are now: append
+	// only ever writes past them.
+	snap := &Batch{tab: &strtab{strs: slices.Clip(b.tab.strs)}, dir: b.dir,
+		arena: b.arena, refs: b.refs, dead: slices.Clone(b.dead), held: slices.Clone(b.held), keepAll: b.keepAll}
+	p := &pendingSpill{done: make(chan struct{})}
+	path := b.runPath()
+	go func() {
+		defer close(p.done)
+		p.run, p.err = snap.writeRun(guard, path)
+		p.arena, p.refs = snap.arena[:0], snap.refs[:0]
+	}()
+	b.pending = p
+	b.arena, b.refs = b.spare.arena, b.spare.refs
+	b.spare.arena, b.spare.refs = nil, nil
+	if b.arena == nil {
+		n := b.fill()
+		b.arena = make([]byte, 0, n*2/3)
+		b.refs = make([]ref, 0, n/3/refSize+1)
+	}
+	return nil
+}
+
+// waitSpill waits for the run being written behind, if any, and takes it.
+func (b *Batch) waitSpill() error {
+	p := b.pending
+	if p == nil {
+		return nil
+	}
+	<-p.done
+	b.pending = nil
+	if p.err != nil {
+		return p.err
+	}
+	if p.run != nil {
+		b.runs = append(b.runs, p.run)
+	}
+	b.spare.arena, b.spare.refs = p.arena, p.refs
+	return nil
+}
+
+// runPath names the next run file.
+func (b *Batch) runPath() string {
+	b.nruns++
+	return filepath.Join(b.dir, "run-"+strconv.Itoa(b.nruns-1)+".bin")
+}
+
+// writeRun sorts and folds the in-memory entries and writes them to a new run
+// file at path. It touches only b's buffers and string table, the held and
+// dead ranges, and the spill directory.
+func (b *Batch) writeRun(guard uint64, path string) (*spillRun, error) {
+	b.fold(guard)
+	if len(b.refs) == 0 { // all folded away: nothing left to write
+		return nil, nil
+	}
+	if err := os.MkdirAll(b.dir, 0o750); err != nil {
+		return nil, fmt.Errorf("merge: spill directory: %w", err)
+	}
+	run := &spillRun{path: path, sections: map[string][2]int64{}}
 	f, err := os.OpenFile(run.path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return fmt.Errorf("merge: spill: %w", err)
+		return nil, fmt.Errorf("merge: spill: %w", err)
 	}
 	w := bufio.NewWriterSize(f, 1<<20)
 	var off, secStart int64
@@ -450,11 +562,9 @@ func (b *Batch) spill(guard uint64) error {
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("merge: spill: %w", err)
+		return nil, fmt.Errorf("merge: spill: %w", err)
 	}
-	b.runs = append(b.runs, run)
-	b.arena, b.refs = b.arena[:0], b.refs[:0]
-	return nil
+	return run, nil
 }
 
 // entryIter yields one source's incoming entries, one per record key (the
@@ -467,6 +577,9 @@ type entryIter interface {
 // prepare gets the batch ready to be read by source: everything in memory,
 // sorted and folded, or everything in runs.
 func (b *Batch) prepare() error {
+	if err := b.waitSpill(); err != nil {
+		return err
+	}
 	if len(b.runs) == 0 {
 		b.fold(math.MaxUint64)
 		return nil
@@ -478,6 +591,7 @@ func (b *Batch) prepare() error {
 	// (the whole budget) is not needed while the runs are merged into the
 	// lake, where the writer's buffers are the largest part of the peak.
 	b.arena, b.refs = nil, nil
+	b.spare.arena, b.spare.refs = nil, nil
 	return nil
 }
 

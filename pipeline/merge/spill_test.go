@@ -125,6 +125,9 @@ func TestLaterVersionWinsAcrossSpilledRuns(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if err := b.waitSpill(); err != nil { // the last run is written behind
+		t.Fatal(err)
+	}
 	if len(b.runs) != 3 {
 		t.Fatalf("%d runs, want one per entry", len(b.runs))
 	}
