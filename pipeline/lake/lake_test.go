@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -732,5 +733,58 @@ func TestNullsAfterValue(t *testing.T) {
 		if (r.Pseudonym != nil) != linked[i] || (r.KeyID != "") != linked[i] {
 			t.Errorf("row %d: pseudonym set %v, key_id %q; want linked %v", i, r.Pseudonym != nil, r.KeyID, linked[i])
 		}
+	}
+}
+
+// TestFinishEarly: a partition finished before Stage is a complete file, with
+// its rows, hash and size, on disk already; a later row for it starts a
+// second file; finishing a partition with no open file changes nothing.
+func TestFinishEarly(t *testing.T) {
+	lakeDir := t.TempDir()
+	w, err := NewWriter(lakeDir, "finish")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := Partition{Source: "amea", StartYear: 2023}, Partition{Source: "amea", StartYear: 2024}
+	write := func(p Partition, from, to int) {
+		for i := from; i < to; i++ {
+			if err := w.Write(p, testRow(p.StartYear, i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	write(a, 0, 700)
+	write(b, 0, 300)
+	if err := w.Finish(a); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Finish(Partition{Source: "aksel", StartYear: 2020}); err != nil {
+		t.Fatalf("Finish of a partition never written: %v", err)
+	}
+	write(b, 300, 400)
+	write(a, 700, 750)
+	staged, err := w.Stage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[Partition][]int64{}
+	for _, sf := range staged {
+		data, err := os.ReadFile(filepath.Join(lakeDir, filepath.FromSlash(sf.Staged)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum := sha256.Sum256(data); sf.SHA256 != hex.EncodeToString(sum[:]) || sf.Bytes != int64(len(data)) {
+			t.Errorf("%s: StagedFile says %d bytes sha256 %s; the file has %d bytes sha256 %x", sf.Path, sf.Bytes, sf.SHA256, len(data), sum)
+		}
+		if n := int64(len(readRows(t, filepath.Join(lakeDir, filepath.FromSlash(sf.Staged))))); n != sf.Rows {
+			t.Errorf("%s: %d rows, StagedFile says %d", sf.Path, n, sf.Rows)
+		}
+		rows[sf.Partition] = append(rows[sf.Partition], sf.Rows)
+	}
+	if !slices.Equal(rows[a], []int64{700, 50}) || !slices.Equal(rows[b], []int64{400}) || len(rows) != 2 {
+		t.Fatalf("files' rows by partition %v; want %s: 700 then 50 (finished, then a new file), %s: 400", rows, a, b)
+	}
+	if err := w.Abort(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -538,6 +538,28 @@ func (pf *partFile) setBytes(col int, b []byte, def int) {
 	v.SetColumnIndex(col)
 }
 
+// Finish completes partition p's open file now, as Stage would (its last
+// row group, the footer, fsync, close); a later Write to p starts another
+// file. A partition with no open file is left alone. A caller that writes
+// partitions one after another (merge: one source at a time) finishes each
+// when it is done with it, so that the encoding of the files' last rows and
+// their fsyncs overlap the next partitions' rows instead of all waiting for
+// Stage, with the cores idle. An error leaves the Writer failed.
+func (w *Writer) Finish(p Partition) error {
+	if w.state != writing {
+		return w.stateErr()
+	}
+	pf := w.open[p]
+	if pf == nil {
+		return nil
+	}
+	if err := w.finish(pf); err != nil {
+		w.state = failed
+		return err
+	}
+	return nil
+}
+
 // finish has pf's file completed on disk (footer, fsync, close) and moves it
 // from the open set to the staged list. An error is the encoder's, from an
 // earlier job; Stage waits for the file and reports its own.

@@ -23,8 +23,9 @@ type asyncWriter struct {
 }
 
 type partRow struct {
-	p   lake.Partition
-	row lake.Row
+	p      lake.Partition
+	row    lake.Row
+	finish bool // not a row: finish p's file (lake.Writer.Finish)
 }
 
 // asyncBatch is how many rows are handed over at a time.
@@ -38,7 +39,13 @@ func newAsyncWriter(w *lake.Writer) *asyncWriter {
 		for rows := range a.ch {
 			if a.err == nil { // else drain
 				for i := range rows {
-					if err := w.Write(rows[i].p, rows[i].row); err != nil {
+					var err error
+					if rows[i].finish {
+						err = w.Finish(rows[i].p)
+					} else {
+						err = w.Write(rows[i].p, rows[i].row)
+					}
+					if err != nil {
 						a.err = fmt.Errorf("merge: %s: %w", rows[i].p, err)
 						a.failed.Store(true)
 						break
@@ -56,10 +63,19 @@ func newAsyncWriter(w *lake.Writer) *asyncWriter {
 
 // Write queues a row. An error is that of an earlier row: the writes stop.
 func (a *asyncWriter) Write(p lake.Partition, row lake.Row) error {
+	return a.queue(partRow{p: p, row: row})
+}
+
+// Finish queues the finishing of p's file, after the rows queued before it.
+func (a *asyncWriter) Finish(p lake.Partition) error {
+	return a.queue(partRow{p: p, finish: true})
+}
+
+func (a *asyncWriter) queue(r partRow) error {
 	if a.failed.Load() {
 		return a.close()
 	}
-	a.buf = append(a.buf, partRow{p, row})
+	a.buf = append(a.buf, r)
 	if len(a.buf) == asyncBatch {
 		a.ch <- a.buf
 		select {

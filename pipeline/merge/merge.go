@@ -115,8 +115,9 @@ func Apply(lakeDir string, base *lake.Manifest, b *Batch, w *lake.Writer) (*Resu
 				}
 			}
 		}
+		parts := sortedPartitions(cands)
 		var storedParts []lake.Partition
-		for _, p := range sortedPartitions(cands) {
+		for _, p := range parts {
 			if len(base.PartitionFiles(p)) > 0 {
 				storedParts = append(storedParts, p)
 			}
@@ -126,6 +127,13 @@ func Apply(lakeDir string, base *lake.Manifest, b *Batch, w *lake.Writer) (*Resu
 			return nil, err
 		}
 		rewritten = append(rewritten, changed...)
+		// The source's files are complete: finish them while the next
+		// source is merged, rather than all of them at the end.
+		for _, p := range parts {
+			if err := aw.Finish(p); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if err := aw.close(); err != nil {
 		return nil, err
