@@ -2,12 +2,13 @@ package lake
 
 import (
 	"fmt"
+	"runtime"
 	"sync"
 
 	"github.com/parquet-go/parquet-go"
 )
 
-// encoder runs a Writer's Parquet encoding on a goroutine of its own. Write
+// encoder runs a Writer's Parquet encoding on goroutines of its own. Write
 // decides in its caller's goroutine everything that shapes the files: which
 // file a row goes to, when a batch of rows is handed on, when a row group
 // ends and when a file is finished. It hands the work that follows from
@@ -16,15 +17,24 @@ import (
 // for byte those of encoding in line. The merge of a night (merge.Apply)
 // finds and decodes rows on one core while the lake's writer encodes them:
 // encoding in line left the writer's goroutine the slower of the two.
+//
+// The encoder has a worker per core (at most maxEncoders); all of a file's
+// jobs go to one worker, chosen by the file's number, so each file is still
+// encoded in order by one goroutine. A single worker was the slowest stage
+// of a night's merge, most of all when a source's files are finished
+// together (Writer.Finish).
 type encoder struct {
-	jobs chan encJob
-	free chan *valBuf // encoded batches, for reuse
-	done chan struct{}
+	jobs []chan encJob // by worker; a file's jobs go to jobs[pf.n%len(jobs)]
+	free chan *valBuf  // encoded batches, for reuse
+	wg   sync.WaitGroup
 
 	mu     sync.Mutex
 	err    error // the first error; later jobs only close their files
-	closed bool  // jobs is closed
+	closed bool  // jobs are closed
 }
+
+// maxEncoders bounds an encoder's workers.
+const maxEncoders = 4
 
 // encOp is what a job does after handing its rows (if any) to parquet-go.
 type encOp uint8
@@ -49,22 +59,30 @@ type valBuf struct {
 	n     int    // rows
 }
 
-// encQueue is how many jobs may wait for the encoder.
+// encQueue is how many jobs may wait for each of the encoder's workers.
 const encQueue = 16
 
 func newEncoder() *encoder {
-	e := &encoder{jobs: make(chan encJob, encQueue), free: make(chan *valBuf, encQueue+1), done: make(chan struct{})}
-	go e.run()
+	n := min(runtime.GOMAXPROCS(0), maxEncoders)
+	e := &encoder{free: make(chan *valBuf, n*encQueue+1)}
+	for range n {
+		jobs := make(chan encJob, encQueue)
+		e.jobs = append(e.jobs, jobs)
+		e.wg.Add(1)
+		go e.run(jobs)
+	}
 	return e
 }
 
-func (e *encoder) run() {
-	defer close(e.done)
-	for j := range e.jobs {
+func (e *encoder) run(jobs <-chan encJob) {
+	defer e.wg.Done()
+	for j := range jobs {
 		if e.failed() == nil {
 			if err := j.do(); err != nil {
 				e.mu.Lock()
-				e.err = err
+				if e.err == nil {
+					e.err = err
+				}
 				e.mu.Unlock()
 			}
 		}
@@ -99,22 +117,24 @@ func (e *encoder) buffer() *valBuf {
 	}
 }
 
-func (e *encoder) send(j encJob) { e.jobs <- j }
+func (e *encoder) send(j encJob) { e.jobs[j.pf.n%len(e.jobs)] <- j }
 
-// stop waits for the jobs sent so far and ends the goroutine; it returns the
+// stop waits for the jobs sent so far and ends the workers; it returns the
 // first error. It may be called more than once.
 func (e *encoder) stop() error {
 	e.mu.Lock()
 	if !e.closed {
 		e.closed = true
-		close(e.jobs)
+		for _, jobs := range e.jobs {
+			close(jobs)
+		}
 	}
 	e.mu.Unlock()
-	<-e.done
+	e.wg.Wait()
 	return e.failed()
 }
 
-// do is one job, on the encoder's goroutine.
+// do is one job, on the worker of its file.
 func (j encJob) do() error {
 	pf := j.pf
 	if j.buf != nil && j.buf.n > 0 {
