@@ -683,8 +683,9 @@ func (b *Batch) iter(src string) (entryIter, error) {
 }
 
 // mergeReadMemory is what the read buffers of a merge of spilled runs take
-// together: a night of 100M rows spills ~300 runs, and 64 KiB each (19 MiB)
-// made the run's peak memory grow with the night's size.
+// together: a night of 100M rows spills ~600 runs of half the budget each,
+// and 64 KiB each (19 MiB when they were ~300) made the run's peak memory
+// grow with the night's size.
 const mergeReadMemory = 8 << 20
 
 // runReadBuffer is the read buffer of each of n runs merged at once: the
