@@ -493,13 +493,9 @@ func (b *Batch) spillBehind(guard uint64) error {
 		p.arena, p.refs = snap.arena[:0], snap.refs[:0]
 	}()
 	b.pending = p
+	// The buffers of the run before, or none yet: add makes them.
 	b.arena, b.refs = b.spare.arena, b.spare.refs
 	b.spare.arena, b.spare.refs = nil, nil
-	if b.arena == nil {
-		n := b.fill()
-		b.arena = make([]byte, 0, n*2/3)
-		b.refs = make([]ref, 0, n/3/refSize+1)
-	}
 	return nil
 }
 
