@@ -153,6 +153,12 @@ type partFile struct {
 	rgRows  int64           // rows in the current, unfinished row group
 	lastUse uint64
 
+	// The encoder's queue of the file (guarded by encoder.mu): jobs sent and
+	// not yet taken by a worker, and whether the file is in the encoder's
+	// ready channel or on a worker.
+	jobs   []encJob
+	queued bool
+
 	yearFirst, yearNext int32 // the days of the partition's year: [yearFirst, yearNext)
 }
 
