@@ -141,3 +141,25 @@ func BenchmarkReadNight(b *testing.B) {
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 	b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N)/1e9, "CPU-s/op")
 }
+
+// BenchmarkYearOf and BenchmarkYearOfTime are the same question asked of
+// YearOf and of the time package, side by side, over days of 2000-2030.
+func BenchmarkYearOf(b *testing.B) {
+	sum := 0
+	for i := 0; b.Loop(); i++ {
+		sum += YearOf(int32(10957 + i%10950))
+	}
+	if sum == 0 {
+		b.Fatal("no years")
+	}
+}
+
+func BenchmarkYearOfTime(b *testing.B) {
+	sum := 0
+	for i := 0; b.Loop(); i++ {
+		sum += DateOf(int32(10957 + i%10950)).Year()
+	}
+	if sum == 0 {
+		b.Fatal("no years")
+	}
+}

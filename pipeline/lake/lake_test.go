@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -828,5 +829,23 @@ func TestSameRowsSameBytes(t *testing.T) {
 	first, second := write(), write()
 	if len(first) < 4 || !slices.Equal(first, second) {
 		t.Fatalf("the same rows wrote different files:\n%v\n%v", first, second)
+	}
+}
+
+// TestYearOf checks YearOf against DateOf's time for every day from 1960
+// to 2210, across the ends of its table, and at the ends of int32.
+func TestYearOf(t *testing.T) {
+	check := func(d int32) {
+		if got, want := YearOf(d), DateOf(d).Year(); got != want {
+			t.Fatalf("YearOf(%d) = %d, want %d", d, got, want)
+		}
+	}
+	from := Date(time.Date(1960, 1, 1, 0, 0, 0, 0, time.UTC))
+	to := Date(time.Date(2210, 1, 1, 0, 0, 0, 0, time.UTC))
+	for d := from; d < to; d++ {
+		check(d)
+	}
+	for _, d := range []int32{math.MinInt32, math.MinInt32 + 1, math.MaxInt32 - 1, math.MaxInt32} {
+		check(d)
 	}
 }

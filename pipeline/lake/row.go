@@ -178,3 +178,30 @@ func Date(t time.Time) int32 {
 func DateOf(days int32) time.Time {
 	return time.Unix(int64(days)*secondsPerDay, 0).UTC() // time.Date's normalisation costs 4x
 }
+
+// YearOf returns the year of the date days after 1970-01-01, as
+// DateOf(days).Year() does. The merge asks it twice of every row (the
+// partition is the start year), and for the years 1970-2199 it answers from
+// the table of the years' first days, in a third of the time Year takes (see
+// BenchmarkYearOf).
+func YearOf(days int32) int {
+	if days >= 0 && days < yearStarts[len(yearStarts)-1] {
+		i := int(int64(days) * 400 / 146097) // whole years since 1970, give or take one
+		switch {
+		case days >= yearStarts[i+1]:
+			i++
+		case days < yearStarts[i]:
+			i--
+		}
+		return 1970 + i
+	}
+	return DateOf(days).Year()
+}
+
+// yearStarts[i] is the day of 1 January of the year 1970+i, up to 2200.
+var yearStarts = func() (t [2200 - 1970 + 1]int32) {
+	for i := range t {
+		t[i] = Date(time.Date(1970+i, time.January, 1, 0, 0, 0, 0, time.UTC))
+	}
+	return t
+}()

@@ -185,7 +185,7 @@ func (b *Batch) add(seq uint64, e *Entry) error {
 		}
 		b.last, b.lastSrc = b.years[e.Source], e.Source
 	}
-	b.last.add(lake.DateOf(e.Row.PeriodStart).Year())
+	b.last.add(lake.YearOf(e.Row.PeriodStart))
 	if e.ByRecordID {
 		b.movable[e.Source] = true
 	}

@@ -50,7 +50,7 @@ type Entry struct {
 }
 
 func (e *Entry) partition() lake.Partition {
-	return lake.Partition{Source: e.Source, StartYear: lake.DateOf(e.Row.PeriodStart).Year()}
+	return lake.Partition{Source: e.Source, StartYear: lake.YearOf(e.Row.PeriodStart)}
 }
 
 // Stats counts what a merge did to one partition.
