@@ -48,20 +48,28 @@ func (p Period) Ongoing() bool { return p.End.IsZero() }
 // ParseDate parses YYYY-MM-DD or YYYYMMDD into a UTC midnight time. It checks
 // the calendar (no 30 February). It does not allocate for valid input.
 func ParseDate(s string) (time.Time, bool) {
+	y, m, d, ok := civil(s)
+	if !ok {
+		return time.Time{}, false
+	}
+	return Date(y, m, d), true
+}
+
+// civil is ParseDate's year, month and day, before they become a time.
+func civil(s string) (y, m, d int, ok bool) {
 	s = strings.TrimSpace(s)
-	var y, m, d int
 	switch {
 	case len(s) == 10 && s[4] == '-' && s[7] == '-':
 		y, m, d = digits(s[0:4]), digits(s[5:7]), digits(s[8:10])
 	case len(s) == 8:
 		y, m, d = digits(s[0:4]), digits(s[4:6]), digits(s[6:8])
 	default:
-		return time.Time{}, false
+		return 0, 0, 0, false
 	}
 	if y < 0 || m < 1 || m > 12 || d < 1 || d > DaysIn(y, m) {
-		return time.Time{}, false
+		return 0, 0, 0, false
 	}
-	return Date(y, m, d), true
+	return y, m, d, true
 }
 
 // Date is time.Date(y, m, d, 0, 0, 0, 0, time.UTC) for a valid date of the
@@ -121,28 +129,35 @@ func digits(s string) int {
 // period is ongoing. ref is the run's reference date: a start more than a year
 // after it, or any date before 1970, is out of range.
 func Parse(start, end string, ref time.Time) (Period, error) {
+	// Each text is trimmed once, by civil; whether it was blank is only
+	// asked when it is not a date.
 	var p Period
-	if strings.TrimSpace(start) == "" {
-		return p, &Error{Field: "start", Reason: ReasonMissingStart}
-	}
-	s, ok := ParseDate(start)
+	y, m, d, ok := civil(start)
 	if !ok {
+		if strings.TrimSpace(start) == "" {
+			return p, &Error{Field: "start", Reason: ReasonMissingStart}
+		}
 		return p, &Error{Field: "start", Reason: ReasonBadDate}
 	}
-	if s.Year() < earliestYear {
+	if y < earliestYear {
 		return p, &Error{Field: "start", Reason: ReasonOutOfRange}
 	}
+	s := Date(y, m, d)
 	if s.After(ref.Add(futureHorizon)) {
 		return p, &Error{Field: "start", Reason: ReasonFutureStart}
 	}
 	p.Start = s
-	if strings.TrimSpace(end) == "" {
+	if end == "" {
 		return p, nil
 	}
-	e, ok := ParseDate(end)
+	y, m, d, ok = civil(end)
 	if !ok {
+		if strings.TrimSpace(end) == "" {
+			return p, nil
+		}
 		return p, &Error{Field: "end", Reason: ReasonBadDate}
 	}
+	e := Date(y, m, d)
 	if e.Before(s) {
 		return p, &Error{Field: "end", Reason: ReasonEndBefore}
 	}

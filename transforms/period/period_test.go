@@ -119,3 +119,15 @@ func BenchmarkParseDateTimeDate(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkParse is one row's period, both dates set: what every ingested
+// row costs.
+func BenchmarkParse(b *testing.B) {
+	ref := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Parse("2024-03-15", "2024-09-30", ref); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
