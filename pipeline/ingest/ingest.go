@@ -29,6 +29,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gallra/gallra/pipeline/config"
 	"github.com/gallra/gallra/pipeline/crashpoint"
@@ -754,9 +755,9 @@ func yyyymmdd(t time.Time) string {
 // identifier is empty and the schema has one.
 func (fr *fileRun) identify(row source.Row) (identity.ID, *rejection) {
 	text := field(row, fr.id)
-	if strings.TrimSpace(text) == "" && fr.birth >= 0 {
+	if fr.birth >= 0 && blank(text) {
 		bd := field(row, fr.birth)
-		if strings.TrimSpace(bd) != "" {
+		if !blank(bd) {
 			id, err := identity.ParseBirthDate(bd, fr.ref)
 			if err != nil {
 				return id, &rejection{fr.birthName, string(identity.ReasonOf(err))}
@@ -772,6 +773,16 @@ func (fr *fileRun) identify(row source.Row) (identity.ID, *rejection) {
 		return id, &rejection{fr.idName, string(identity.ReasonOf(err))}
 	}
 	return id, nil
+}
+
+// blank is strings.TrimSpace(s) == "", answered at the first byte for a
+// field that starts with a printable ASCII character: most do, and identify
+// asks it of every row's identifier.
+func blank(s string) bool {
+	if s != "" && ' ' < s[0] && s[0] < utf8.RuneSelf {
+		return false
+	}
+	return strings.TrimSpace(s) == ""
 }
 
 func (fr *fileRun) birthOrIDName() string {
