@@ -1,8 +1,10 @@
 package merge
 
 import (
+	"fmt"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -177,5 +179,49 @@ func TestUnlinkedRowsMerge(t *testing.T) {
 	m, res := commit(t, dir, "run2", Entry{Source: "uka", Row: r})
 	if len(res.Superseded) != 0 || len(contents(t, dir, m)) != 1 {
 		t.Errorf("an unchanged unlinked row was rewritten: %v", res.Superseded)
+	}
+}
+
+// TestCodecStringsByMemory encodes entries whose strings share memory
+// (one backing string, cut) and whose strings have their own, with many
+// values of one length per field, and decodes them: every string must come
+// back as it went in, whichever way idAt found its number.
+func TestCodecStringsByMemory(t *testing.T) {
+	var codes []string
+	var b strings.Builder
+	for i := range 1000 {
+		fmt.Fprintf(&b, "%04d", i)
+	}
+	shared := b.String()
+	for i := range 1000 {
+		codes = append(codes, shared[i*4:i*4+4]) // one memory, many strings
+	}
+	tab := newStrtab()
+	var recs [][]byte
+	var want []Entry
+	for i := range 5000 {
+		m := codes[(i*7)%len(codes)]
+		if i%3 == 0 {
+			m = fmt.Sprintf("%04d", (i*11)%1000) // memory of its own
+		}
+		band := codes[(i*13)%len(codes)]
+		e := Entry{Source: codes[i%5], Row: lake.Row{KeyID: "k", IDKind: lake.IDPersonnummer,
+			Measure: codes[(i*17)%len(codes)], RunID: "r", Municipality: &m, AgeBand: &band}}
+		e.Row.RecordKey[0] = byte(i)
+		recs = append(recs, tab.encode(nil, uint64(i), &e))
+		want = append(want, e)
+	}
+	for i, rec := range recs {
+		got, seq, err := tab.decode(rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := want[i]
+		if seq != uint64(i) || got.Source != w.Source || got.Row.Measure != w.Row.Measure ||
+			*got.Row.Municipality != *w.Row.Municipality || *got.Row.AgeBand != *w.Row.AgeBand {
+			t.Fatalf("entry %d came back as source %q measure %q municipality %q age band %q, want %q %q %q %q", i,
+				got.Source, got.Row.Measure, *got.Row.Municipality, *got.Row.AgeBand,
+				w.Source, w.Row.Measure, *w.Row.Municipality, *w.Row.AgeBand)
+		}
 	}
 }
