@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 export CGO_ENABLED = 1
 
-.PHONY: all build demo test test-short race fuzz lint bench bench-quick clean
+.PHONY: all build demo test test-short race fuzz lint bench bench-quick pgo clean
 
 all: build
 
@@ -47,6 +47,21 @@ bench: build
 ## bench-quick: the end-to-end harness only, one run of 50,000 rows: a CI-sized check
 bench-quick: build
 	$(GO) run ./benchmarks/harness -gallra $(BIN) -rows $${ROWS:-50000} -runs 1 $${REUSE:+-reuse $$REUSE}
+
+## pgo: regenerate the CPU profiles Go builds with (profile-guided optimisation): cmd/gallra/default.pgo
+## from an ingest of a synthetic night of PGOROWS rows, benchmarks/harness/default.pgo from the bare
+## stream over the same exports, so that gallra and its baseline are both built with a profile of their
+## own work. The profiles hold function names and timings, never data. PGODIR keeps the night.
+PGOROWS ?= 10000000
+pgo:
+	@set -e; dir=$${PGODIR:-$$(mktemp -d)}; \
+	$(GO) build -pgo=off -o $$dir/gallra ./cmd/gallra; \
+	$(GO) build -pgo=off -o $$dir/harness ./benchmarks/harness; \
+	rm -rf $$dir/inbox $$dir/lake $$dir/bare; \
+	$$dir/gallra generate --out $$dir/inbox --rows $(PGOROWS) --seed 1 >/dev/null; \
+	$$dir/harness -mode ingest -inbox $$dir/inbox -out $$dir/lake -cpuprofile cmd/gallra/default.pgo; \
+	$$dir/harness -mode bare-stream -inbox $$dir/inbox -out $$dir/bare -cpuprofile benchmarks/harness/default.pgo; \
+	echo "wrote cmd/gallra/default.pgo and benchmarks/harness/default.pgo from $$dir"
 
 clean:
 	rm -rf bin demo benchmarks/out.txt
