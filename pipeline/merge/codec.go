@@ -47,12 +47,8 @@ type strtab struct {
 	// the slabs decoded values are taken from
 	pseuds slab.Slab[[16]byte]
 	int32s slab.Slab[int32]
-	// the last string of each field encode interns: a row's strings are
-	// mostly those of the row before (source, key ID, run ID, kind), so most
-	// lookups end with one comparison instead of hashing the string.
-	last [numSlots]lastID
-	// strings of each field by their memory, in a table a string's address
-	// picks its place in (see idAt)
+	// strings of each field encode interns, by their memory, in a table a
+	// string's address picks its place in (see idAt)
 	seen [numSlots][seenSize]seenStr
 }
 
@@ -73,7 +69,7 @@ const (
 	seenSize = 1 << seenBits
 )
 
-// Fields with a slot in strtab.last.
+// Fields with a slot in strtab.seen.
 const (
 	slotSource = iota
 	slotKeyID
@@ -85,12 +81,6 @@ const (
 	slotMunicipality
 	numSlots
 )
-
-type lastID struct {
-	s  string
-	id uint64
-	ok bool
-}
 
 // idAt is id(s), remembering s in the field's slot. The strings rows share
 // are shared in memory too: a measure from the schema's code list, an age
@@ -108,12 +98,7 @@ func (t *strtab) idAt(slot int, s string) uint64 {
 			return e.id
 		}
 	}
-	c := &t.last[slot]
-	if c.ok && c.s == s {
-		return c.id
-	}
 	id := t.id(s)
-	*c = lastID{s: s, id: id, ok: true}
 	if e != nil {
 		*e = seenStr{p: unsafe.StringData(s), s: s, id: id}
 	}
