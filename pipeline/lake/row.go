@@ -201,7 +201,7 @@ func YearOf(days int32) int {
 // yearStarts[i] is the day of 1 January of the year 1970+i, up to 2200.
 var yearStarts = func() (t [2200 - 1970 + 1]int32) {
 	for i := range t {
-		t[i] = Date(time.Date(1970+i, time.January, 1, 0, 0, 0, 0, time.UTC))
+		t[i], _ = yearDays(1970 + i)
 	}
 	return t
 }()
