@@ -551,6 +551,7 @@ type fileRun struct {
 	width  int
 	file   string
 	codes  *schemas.Codes
+	ids    identity.Parser // against the run's reference date
 	// positions of the read columns in a selected row; -1 when the schema has none
 	id, birth, measure, start, end, muni, recordID int
 	// header names for quarantine entries
@@ -586,6 +587,7 @@ func (fr *fileRun) code(s string) uint16 {
 func newFileRun(r *run, src *config.Source, b *schemas.Binding, file string) *fileRun {
 	codes, _ := schemas.LoadCodes() // already loaded and checked by config.Load
 	fr := &fileRun{run: r, src: src, schema: src.Schema, width: b.Width, file: file, codes: codes,
+		ids:    identity.NewParser(r.ref),
 		counts: report.Counts{Files: 1, Quarantined: map[string]int{}}}
 	if last := r.base.LastReference(src.Name); last != "" {
 		fr.lastRef, _ = time.Parse(time.DateOnly, last)
@@ -758,7 +760,7 @@ func (fr *fileRun) identify(row source.Row) (identity.ID, *rejection) {
 	if fr.birth >= 0 && blank(text) {
 		bd := field(row, fr.birth)
 		if !blank(bd) {
-			id, err := identity.ParseBirthDate(bd, fr.ref)
+			id, err := fr.ids.ParseBirthDate(bd)
 			if err != nil {
 				return id, &rejection{fr.birthName, string(identity.ReasonOf(err))}
 			}
@@ -768,7 +770,7 @@ func (fr *fileRun) identify(row source.Row) (identity.ID, *rejection) {
 	if fr.id < 0 {
 		return identity.ID{}, &rejection{fr.birthName, string(identity.ReasonEmpty)}
 	}
-	id, err := identity.Parse(text, fr.ref)
+	id, err := fr.ids.Parse(text)
 	if err != nil {
 		return id, &rejection{fr.idName, string(identity.ReasonOf(err))}
 	}

@@ -53,11 +53,28 @@ const maxInput = 64
 // Checks run in this order, and the first failure is reported: shape,
 // date, birth number, check digit, century, future.
 func Parse(s string, ref time.Time) (ID, error) {
-	id, err := parse(s, newRefDate(ref))
+	return NewParser(ref).Parse(s)
+}
+
+// Parser parses identifiers against one reference date, worked out once:
+// for a caller that parses many, as the ingest does one per row.
+type Parser struct{ r refDate }
+
+// NewParser returns a Parser for the reference date ref (see [Parse]).
+func NewParser(ref time.Time) Parser { return Parser{newRefDate(ref)} }
+
+// Parse is [Parse] with the Parser's reference date.
+func (p Parser) Parse(s string) (ID, error) {
+	id, err := parse(s, p.r)
 	if err != nil {
 		return ID{}, err
 	}
 	return id, nil
+}
+
+// ParseBirthDate is [ParseBirthDate] with the Parser's reference date.
+func (p Parser) ParseBirthDate(s string) (ID, error) {
+	return parseBirthDate(s, p.r)
 }
 
 // ParseBirthDate parses a value from a separate birth-date column:
@@ -66,7 +83,10 @@ func Parse(s string, ref time.Time) (ID, error) {
 // with "Z"), as spreadsheets and databases export dates, is accepted. The
 // result has Kind BirthDate. The error, when not nil, is always an [*Error].
 func ParseBirthDate(s string, ref time.Time) (ID, error) {
-	r := newRefDate(ref)
+	return parseBirthDate(s, newRefDate(ref))
+}
+
+func parseBirthDate(s string, r refDate) (ID, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return ID{}, newError(ReasonEmpty, detailEmpty)
@@ -294,11 +314,11 @@ func parse(s string, r refDate) (ID, *Error) {
 		if (sh.n != 10 && sh.n != 12) || sh.sepAt != sh.n-4 {
 			return ID{}, badFormat(s)
 		}
-		return number(sh.b[:sh.n], sh.sep, r)
+		return number(sh.b[:sh.n], sh.sep, r, s)
 	}
 	switch sh.n {
 	case 10, 12:
-		return number(sh.b[:sh.n], 0, r)
+		return number(sh.b[:sh.n], 0, r, s)
 	case 6:
 		return birthDate(sh.b[:6], r)
 	case 8:
@@ -381,8 +401,10 @@ func lostLeadingZero(sh *shape, r refDate) bool {
 }
 
 // number validates and builds a personnummer or samordningsnummer from 10
-// or 12 ASCII digits and the separator (0, ' ', '-' or '+').
-func number(b []byte, sep byte, r refDate) (ID, *Error) {
+// or 12 ASCII digits and the separator (0, ' ', '-' or '+'). in is the
+// trimmed input: when it is already the canonical form (12 digits, no
+// separator), the ID's Canonical is in itself rather than a copy.
+func number(b []byte, sep byte, r refDate, in string) (ID, *Error) {
 	kind, year, err := checkNumber(b, sep, r)
 	if err != nil {
 		return ID{}, err
@@ -392,7 +414,11 @@ func number(b []byte, sep byte, r refDate) (ID, *Error) {
 	c[1] = byte('0' + year/100%10)
 	copy(c[2:], b[len(b)-10:])
 	mm, dd := num2(c[4:]), num2(c[6:])
-	id := ID{Kind: kind, Canonical: string(c[:]), BirthExact: true, Sex: 'K'}
+	canonical := in
+	if in != string(c[:]) { // compared without a copy
+		canonical = string(c[:])
+	}
+	id := ID{Kind: kind, Canonical: canonical, BirthExact: true, Sex: 'K'}
 	if (c[10]-'0')%2 == 1 {
 		id.Sex = 'M'
 	}

@@ -2,9 +2,11 @@ package identity
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // Every valid number in these tests is one of Skatteverket's test numbers
@@ -192,6 +194,9 @@ func TestParse(t *testing.T) {
 				ref = ref2026
 			}
 			id, err := Parse(tc.in, ref)
+			if pid, perr := NewParser(ref).Parse(tc.in); pid != id || ReasonOf(perr) != ReasonOf(err) {
+				t.Errorf("Parser.Parse = %v, %v; Parse = %v, %v", pid, perr, id, err)
+			}
 			if tc.reason != "" {
 				checkRejected(t, tc.in, id, err, tc.reason)
 				return
@@ -293,6 +298,9 @@ func TestParseBirthDate(t *testing.T) {
 				ref = ref2026
 			}
 			id, err := ParseBirthDate(tc.in, ref)
+			if pid, perr := NewParser(ref).ParseBirthDate(tc.in); pid != id || ReasonOf(perr) != ReasonOf(err) {
+				t.Errorf("Parser.ParseBirthDate = %v, %v; ParseBirthDate = %v, %v", pid, perr, id, err)
+			}
 			if tc.reason != "" {
 				checkRejected(t, tc.in, id, err, tc.reason)
 				return
@@ -374,5 +382,41 @@ func TestBirthAndSex(t *testing.T) {
 		if id.Sex != tc.sex {
 			t.Errorf("%s: sex %q, want %q", tc.in, id.Sex, tc.sex)
 		}
+	}
+}
+
+// A number already in its canonical form is not copied: Canonical is the
+// (trimmed) input itself, and Parse allocates nothing; the ingest parses one
+// identifier per row. Any other accepted form gets one canonical string of
+// its own.
+func TestCanonicalSharesCanonicalInput(t *testing.T) {
+	cases := append(slices.Clone(parseCases),
+		parseCase{name: "12 digits in white space", in: " 200002292381\t", kind: Personnummer, canonical: "200002292381"})
+	nshared := 0
+	for _, tc := range cases {
+		ref := tc.ref
+		if ref.IsZero() {
+			ref = ref2026
+		}
+		id, err := Parse(tc.in, ref)
+		if tc.reason != "" || err != nil {
+			continue // rejections are TestParse's
+		}
+		in := strings.TrimSpace(tc.in)
+		want := in == tc.canonical && (id.Kind == Personnummer || id.Kind == Samordningsnummer)
+		if got := unsafe.StringData(id.Canonical) == unsafe.StringData(in); got != want {
+			t.Errorf("%s: Parse(%q).Canonical shares the input's memory: %v, want %v", tc.name, tc.in, got, want)
+		}
+		wantAllocs := 1.0
+		if want {
+			wantAllocs = 0
+			nshared++
+		}
+		if a := testing.AllocsPerRun(100, func() { Parse(tc.in, ref) }); a != wantAllocs {
+			t.Errorf("%s: Parse(%q) allocates %v times, want %v", tc.name, tc.in, a, wantAllocs)
+		}
+	}
+	if nshared < 3 {
+		t.Fatalf("only %d cases in canonical form: the test checks too little", nshared)
 	}
 }
