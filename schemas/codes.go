@@ -30,7 +30,8 @@ type Codes struct {
 	Measures       []Measure         // in file order
 	Municipalities map[string]string // kommunkod (4 digits) -> municipality name, e.g. "0680" -> "Jönköping"
 
-	byCode map[string]int // Measures index
+	byCode   map[string]int     // Measures index
+	codeRefs map[string]*string // kommunkod -> the list's one copy of it
 }
 
 var codesCache struct {
@@ -67,6 +68,10 @@ func loadCodes() (*Codes, error) {
 	c := &Codes{Measures: measures, Municipalities: munis, byCode: make(map[string]int, len(measures))}
 	for i, m := range measures {
 		c.byCode[m.Code] = i
+	}
+	c.codeRefs = make(map[string]*string, len(munis))
+	for code := range munis {
+		c.codeRefs[code] = &code
 	}
 	return c, nil
 }
@@ -167,4 +172,22 @@ func (c *Codes) Measure(code string) (Measure, bool) {
 func (c *Codes) Municipality(code string) (string, bool) {
 	name, ok := c.Municipalities[strings.TrimSpace(code)]
 	return name, ok
+}
+
+// MunicipalityCode returns the code list's own copy of a 4-digit kommunkod
+// (surrounding white space ignored), or nil if the list has no such code.
+// Every row with the code can point at the one copy instead of a string of
+// its own: the ingest keeps a row's municipality as a pointer, and the
+// merge finds a string it has seen faster by its memory.
+func (c *Codes) MunicipalityCode(code string) *string {
+	code = strings.TrimSpace(code)
+	if c.codeRefs != nil {
+		return c.codeRefs[code]
+	}
+	if _, ok := c.Municipalities[code]; ok { // a Codes not made by LoadCodes
+		p := new(string) // not &code, which would put every call's code on the heap
+		*p = code
+		return p
+	}
+	return nil
 }

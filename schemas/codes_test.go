@@ -63,6 +63,32 @@ func TestCodesMunicipalities(t *testing.T) {
 		if got, ok := c.Municipality(code); ok {
 			t.Errorf("Municipality(%q) = %q, want not found", code, got)
 		}
+		if p := c.MunicipalityCode(code); p != nil {
+			t.Errorf("MunicipalityCode(%q) = %q, want nil", code, *p)
+		}
+	}
+}
+
+// Every row with a kommunkod points at the code list's one copy of it.
+func TestMunicipalityCodeShared(t *testing.T) {
+	c, err := LoadCodes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := c.MunicipalityCode("0680"), c.MunicipalityCode(" 0680\t")
+	if a == nil || *a != "0680" || a != b {
+		t.Fatalf("MunicipalityCode(0680) = %v, with white space %v: want one shared \"0680\"", a, b)
+	}
+	if p := c.MunicipalityCode("2580"); p == nil || *p != "2580" || p == a {
+		t.Errorf("MunicipalityCode(2580) = %v", p)
+	}
+	// A Codes built in code finds the code, in a string of its own.
+	lit := &Codes{Municipalities: map[string]string{"0680": "Jönköping"}}
+	if p := lit.MunicipalityCode("0680 "); p == nil || *p != "0680" {
+		t.Errorf("literal Codes.MunicipalityCode(0680) = %v", p)
+	}
+	if p := lit.MunicipalityCode("0180"); p != nil {
+		t.Errorf("literal Codes.MunicipalityCode(0180) = %q, want nil", *p)
 	}
 }
 

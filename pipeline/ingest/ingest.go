@@ -676,14 +676,15 @@ func (fr *fileRun) convert(pz *pseudonym.Pseudonymizer, sl *slabs, row source.Ro
 		return none, &rejection{name, string(pe.Reason)}
 	}
 
-	// 4. Where: the municipality, from a column or the source's configuration.
-	muni := fr.src.Municipality
+	// 4. Where: the municipality, from a column (as the code list's own
+	//    string, which every row with the code shares) or the source's
+	//    configuration.
+	muni := &fr.src.Municipality
 	if fr.muni >= 0 {
-		if m := strings.TrimSpace(field(row, fr.muni)); m != "" {
-			if _, ok := fr.codes.Municipality(m); !ok {
+		if m := field(row, fr.muni); !blank(m) {
+			if muni = fr.codes.MunicipalityCode(m); muni == nil {
 				return none, &rejection{fr.muniName, ReasonBadMunicipality}
 			}
-			muni = m
 		}
 	}
 

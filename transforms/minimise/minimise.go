@@ -113,9 +113,10 @@ func ageBand(age int) int {
 }
 
 // Derive computes the declared attributes for one row. start is the period
-// start; municipality is the row's kommunkod ("" if unknown). The identifier
-// itself is not kept: only what the policy names is derived from it.
-func (p Policy) Derive(id identity.ID, start time.Time, municipality string) Attributes {
+// start; municipality is the row's kommunkod (nil or "" if unknown), kept as
+// the same pointer so that rows can share one string. The identifier itself
+// is not kept: only what the policy names is derived from it.
+func (p Policy) Derive(id identity.ID, start time.Time, municipality *string) Attributes {
 	var a Attributes
 	if p.Sex {
 		switch id.Sex {
@@ -128,9 +129,8 @@ func (p Policy) Derive(id identity.ID, start time.Time, municipality string) Att
 	if p.AgeBand && !id.Birth.IsZero() {
 		a.AgeBand = &bandNames[ageBand(id.AgeAt(start))] // shared, like sexK
 	}
-	if p.Municipality && municipality != "" {
-		m := municipality
-		a.Municipality = &m
+	if p.Municipality && municipality != nil && *municipality != "" {
+		a.Municipality = municipality
 	}
 	return a
 }

@@ -35,26 +35,31 @@ func TestDeriveKeepsOnlyDeclared(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Date(2015, 3, 14, 0, 0, 0, 0, time.UTC) // the day before the 25th birthday
-	none := Policy{}.Derive(id, start, "0680")
+	kommun := "0680"
+	none := Policy{}.Derive(id, start, &kommun)
 	if none.Sex != nil || none.AgeBand != nil || none.Municipality != nil {
 		t.Fatalf("empty policy derived %+v", none)
 	}
-	all := Policy{Sex: true, AgeBand: true, Municipality: true}.Derive(id, start, "0680")
+	all := Policy{Sex: true, AgeBand: true, Municipality: true}.Derive(id, start, &kommun)
 	if all.Sex == nil || *all.Sex != "M" {
 		t.Errorf("sex = %v", all.Sex)
 	}
 	if all.AgeBand == nil || *all.AgeBand != "20-24" {
 		t.Errorf("age band = %v, want 20-24", all.AgeBand)
 	}
-	if all.Municipality == nil || *all.Municipality != "0680" {
-		t.Errorf("municipality = %v", all.Municipality)
+	if all.Municipality != &kommun {
+		t.Errorf("municipality = %v, want the caller's own string %p", all.Municipality, &kommun)
+	}
+	empty := ""
+	if a := (Policy{Municipality: true}).Derive(id, start, &empty); a.Municipality != nil {
+		t.Errorf("an empty municipality derived %q", *a.Municipality)
 	}
 	// A birth-date-only identifier has no sex.
 	bd, err := identity.ParseBirthDate("1990-03-15", ref)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a := (Policy{Sex: true, AgeBand: true}).Derive(bd, start, ""); a.Sex != nil || a.AgeBand == nil {
+	if a := (Policy{Sex: true, AgeBand: true}).Derive(bd, start, nil); a.Sex != nil || a.AgeBand == nil {
 		t.Errorf("birthdate derive = %+v", a)
 	}
 }
