@@ -1,5 +1,7 @@
 package ingest
 
+import "time"
+
 // SetMemoryBounds sets the run's memory bounds (the batch's spill budget in
 // bytes, the writer's buffered rows) for a test and returns a function that
 // restores them.
@@ -17,8 +19,8 @@ func SetWorkers(n int) (restore func()) {
 	return func() { workers = w }
 }
 
-// YYYYMMDD is yyyymmdd, for its test.
-var YYYYMMDD = yyyymmdd
+// YYYYMMDD is appendYYYYMMDD as a string, for its test.
+func YYYYMMDD(t time.Time) string { return string(appendYYYYMMDD(nil, t)) }
 
 // OnSettled calls f each time a file of the runs that follow has had its
 // turn, with the quarantine entries still held for the files whose turn is

@@ -706,7 +706,9 @@ func (fr *fileRun) convert(pz *pseudonym.Pseudonymizer, sl *slabs, row source.Ro
 		out.RecordKey = [16]byte(pz.RecordKey(fr.src.Name, "record_id", rid))
 		byRecordID = true
 	} else {
-		out.RecordKey = [16]byte(pz.RecordKey(fr.src.Name, kind, id.Canonical, measure, yyyymmdd(per.Start)))
+		var buf [8]byte
+		day := appendYYYYMMDD(buf[:0], per.Start)
+		out.RecordKey = [16]byte(pz.RecordKey(fr.src.Name, kind, id.Canonical, measure, string(day)))
 	}
 	if !per.Ongoing() {
 		out.PeriodEnd = sl.dates.New(lake.Date(per.End))
@@ -742,16 +744,17 @@ func (fr *fileRun) convert(pz *pseudonym.Pseudonymizer, sl *slabs, row source.Ro
 	return merge.Entry{Source: fr.src.Name, Row: out, ByRecordID: byRecordID, PastRetention: past}, nil
 }
 
-// yyyymmdd is t.Format("20060102") for the years 0-9999, without the
-// layout parsing that makes Format one of convert's larger costs.
-func yyyymmdd(t time.Time) string {
+// appendYYYYMMDD appends t.Format("20060102"), without the layout parsing
+// that makes Format one of convert's larger costs for the years 0-9999.
+// convert appends to an array of its own, so that the string it makes of it
+// for the record key stays on the stack.
+func appendYYYYMMDD(b []byte, t time.Time) []byte {
 	y, m, d := t.Date()
 	if y < 0 || y > 9999 {
-		return t.Format("20060102")
+		return t.AppendFormat(b, "20060102")
 	}
-	b := [8]byte{byte('0' + y/1000), byte('0' + y/100%10), byte('0' + y/10%10), byte('0' + y%10),
-		byte('0' + int(m)/10), byte('0' + int(m)%10), byte('0' + d/10), byte('0' + d%10)}
-	return string(b[:])
+	return append(b, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10),
+		byte('0'+int(m)/10), byte('0'+int(m)%10), byte('0'+d/10), byte('0'+d%10))
 }
 
 // identify reads the identifier column, or the birth date column when the

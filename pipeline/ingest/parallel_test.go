@@ -165,7 +165,7 @@ func TestYYYYMMDD(t *testing.T) {
 		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
 	} {
 		if got, want := ingest.YYYYMMDD(d), d.Format("20060102"); got != want {
-			t.Errorf("yyyymmdd(%v) = %q, want %q", d, got, want)
+			t.Errorf("appendYYYYMMDD(%v) = %q, want %q", d, got, want)
 		}
 	}
 }
