@@ -256,9 +256,11 @@ func (r *run) execute(ctx context.Context, key pseudonym.Key) (err error) {
 		r.rep.Totals.Add(srep.Counts)
 	}
 	rd.stop()
-	if err := r.q.Close(); err != nil {
-		return fmt.Errorf("quarantine: %w", err)
-	}
+	// The quarantine file is synced while the batch merges (the fsync left
+	// both cores idle for tens of milliseconds): it must be on disk before
+	// the manifest names the run, not before the merge starts.
+	qclosed := make(chan error, 1)
+	go func() { qclosed <- r.q.Close() }()
 
 	// Merge and publish: nothing is visible until the manifest switches.
 	res, err := merge.Apply(r.job.Lake, r.base, batch, w)
@@ -267,6 +269,9 @@ func (r *run) execute(ctx context.Context, key pseudonym.Key) (err error) {
 	}
 	if err := batch.Close(); err != nil {
 		return err
+	}
+	if err := <-qclosed; err != nil {
+		return fmt.Errorf("quarantine: %w", err)
 	}
 	crashpoint.Hit("merged")
 	staged, err := w.Stage()
