@@ -57,7 +57,8 @@ func Parse(s string, ref time.Time) (ID, error) {
 }
 
 // Parser parses identifiers against one reference date, worked out once:
-// for a caller that parses many, as the ingest does one per row.
+// for a caller that parses many, as the ingest does one per row. Make one
+// with [NewParser]; the zero Parser has no reference date.
 type Parser struct{ r refDate }
 
 // NewParser returns a Parser for the reference date ref (see [Parse]).
