@@ -241,6 +241,41 @@ func TestSnapshotNights(t *testing.T) {
 	}
 }
 
+// TestMunicipalityColumn: a kommunkod column's code is kept (white space
+// around it ignored), a blank one leaves the row without a municipality,
+// and a code the code list does not have quarantines the row, naming the
+// file, line and column, while the rows around it are kept.
+func TestMunicipalityColumn(t *testing.T) {
+	dir := t.TempDir()
+	j := nightJob(t, dir, "", afSource)
+	row := func(id, person, kommun string) map[string]string {
+		return map[string]string{"record_id": id, "identifier": person, "measure": "Nystartsjobb",
+			"period_start": "2024-02-05", "period_end": "", "municipality": kommun}
+	}
+	exportFile(t, filepath.Join(dir, "inbox/af_program/af-20261123.csv"), "af_program", ',', []map[string]string{
+		row("A-1", personA, " 2580 "), // line 2
+		row("A-2", personB, "9999"),   // line 3: no such kommunkod
+		row("A-3", personC, ""),       // line 4
+		row("A-4", personB, "0180"),   // line 5
+	})
+	rep := night(t, j, newKey(t))
+	if rep.ExitCode != report.ExitQuarantined || rep.Totals.Accepted != 3 || rep.Totals.Quarantined["unknown_municipality"] != 1 {
+		t.Fatalf("exit %d, accepted %d, quarantined %v: want %d, 3, one unknown_municipality",
+			rep.ExitCode, rep.Totals.Accepted, rep.Totals.Quarantined, report.ExitQuarantined)
+	}
+	q, err := os.ReadFile(rep.Quarantine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "af_program/af-20261123.csv,3,Kommunkod,unknown_municipality"; !strings.Contains(string(q), want) {
+		t.Errorf("quarantine lacks %q:\n%s", want, q)
+	}
+	got := joinRows(lakeRows(t, j.Lake, "SELECT coalesce(municipality, 'NULL') FROM lake ORDER BY 1"))
+	if want := "0180\n2580\nNULL"; got != want {
+		t.Errorf("municipalities in the lake:\n%s\nwant\n%s", got, want)
+	}
+}
+
 // TestRecordIDCorrections: under the source's own record ID a corrected
 // measure replaces the old one, and a corrected start date moves the
 // participation to its new start year, leaving nothing in the old one.
