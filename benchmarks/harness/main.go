@@ -21,6 +21,13 @@
 //     cost of running on several cores, against the bare stream's (which
 //     runs on one core anyway): what a ratio to the bare stream can be at
 //     best on this machine.
+//   - the same, two at once (gallra-1core-pair, bare-pair): two independent
+//     one-core processes side by side, each with a lake of its own. What a
+//     process's CPU grows by when the machine's other core is busy too is
+//     the machine's cost of two busy cores (shared caches, memory, the
+//     hypervisor), which no program can avoid; what gallra on two cores
+//     uses beyond the pair is gallra's own cost of spreading one night over
+//     two cores.
 //
 // Each method's rows/s is over the rows it itself processed. The baselines
 // skip the XLSX export (gallra and the read-only floor do not), so the
@@ -81,7 +88,7 @@ func main() {
 	skipIngest := flag.Bool("skip-ingest", false, "with -big: skip the ingest comparison")
 	reuse := flag.String("reuse", "", "keep the generated inbox in this directory and use it again in later runs with the same -rows and -seed")
 	parts := flag.Int("parts", 1, "generate the inbox as this many parts of -rows/parts rows, with seeds -seed, -seed+1, …, joined into one night (every source then sends that many exports): how an inbox larger than the generator's memory or an XLSX sheet (1,048,576 rows) is built, e.g. -rows 100000000 -parts 10")
-	only := flag.String("methods", "", "comma-separated methods to run, of gallra, gallra-csv, bare, duckdb, read, gallra-1core (default all; the ratios need gallra, gallra-csv, bare and duckdb; the work per row, bare and gallra-1core)")
+	only := flag.String("methods", "", "comma-separated methods to run, of gallra, gallra-csv, bare, duckdb, read, gallra-1core, gallra-1core-pair, bare-pair (default all; the ratios need gallra, gallra-csv, bare and duckdb; the work per row, bare and gallra-1core; the cost of two busy cores, gallra-csv, gallra-1core and gallra-1core-pair, or bare and bare-pair)")
 	mode := flag.String("mode", "", "internal: run one method in this process (bare-stream, duckdb-sql, read, ingest, biglake, delta, stats)")
 	inboxFlag := flag.String("inbox", "", "internal: inbox for -mode")
 	outFlag := flag.String("out", "", "internal: output directory for -mode")
@@ -159,9 +166,19 @@ func main() {
 		{"gallra run on one core (CSV only)", func(i int) (measurement, error) {
 			return runCSV(*bin, work, fmt.Sprintf("runcsv1core%d", i), csvInbox, keyPath, 1)
 		}},
+		{"2 x gallra on one core at once (CSV)", func(i int) (measurement, error) {
+			return pair(func(k int) (measurement, error) {
+				return runCSV(*bin, work, fmt.Sprintf("runcsv1corepair%d-%d", i, k), csvInbox, keyPath, 1)
+			})
+		}},
+		{"2 x bare Go stream at once (CSV)", func(i int) (measurement, error) {
+			return pair(func(k int) (measurement, error) {
+				return measureChild(self, "bare-stream", inbox, filepath.Join(work, fmt.Sprintf("barepair%d-%d", i, k)))
+			})
+		}},
 	}
 
-	methodKeys := []string{"gallra", "gallra-csv", "bare", "duckdb", "read", "gallra-1core"}
+	methodKeys := []string{"gallra", "gallra-csv", "bare", "duckdb", "read", "gallra-1core", "gallra-1core-pair", "bare-pair"}
 	selected := map[string]bool{}
 	for _, k := range strings.Split(*only, ",") {
 		if k = strings.TrimSpace(k); k != "" {
@@ -216,6 +233,45 @@ func main() {
 		fmt.Printf("work per row gallra / bare stream, one core each: %.2f; with no loss from running on %d cores, gallra / bare stream could be %.2f at best\n",
 			work, runtime.NumCPU(), float64(runtime.NumCPU())/work)
 	}
+	// The cost of two busy cores: a pair's CPU per process against one
+	// process alone, and gallra on two cores against the pair.
+	cpuPerRow := func(j int) float64 {
+		m, _ := summarise(results[j])
+		return m.cpu.Seconds() / float64(m.rows)
+	}
+	if run(2) && run(7) {
+		fmt.Printf("CPU per row of a bare stream beside another / alone: %.3f (the machine's cost of two busy cores)\n", cpuPerRow(7)/cpuPerRow(2))
+	}
+	if run(5) && run(6) {
+		fmt.Printf("CPU per row of gallra on one core beside another / alone: %.3f (the machine's cost of two busy cores)\n", cpuPerRow(6)/cpuPerRow(5))
+		if run(1) {
+			fmt.Printf("CPU per row of gallra on two cores / on one core beside another: %.3f (gallra's own cost of working on two cores)\n", cpuPerRow(1)/cpuPerRow(6))
+		}
+	}
+}
+
+// pair runs two measurements at once, run(0) and run(1), and returns them
+// as one: the rows and CPU time of the two together, the longer wall time
+// and the larger peak RSS. CPU per row is then each process's, averaged.
+func pair(run func(k int) (measurement, error)) (measurement, error) {
+	var ms [2]measurement
+	var errs [2]error
+	done := make(chan struct{})
+	go func() {
+		ms[1], errs[1] = run(1)
+		close(done)
+	}()
+	ms[0], errs[0] = run(0)
+	<-done
+	if err := errors.Join(errs[:]...); err != nil {
+		return measurement{}, err
+	}
+	return measurement{
+		rows:   ms[0].rows + ms[1].rows,
+		wall:   max(ms[0].wall, ms[1].wall),
+		cpu:    ms[0].cpu + ms[1].cpu,
+		maxRSS: max(ms[0].maxRSS, ms[1].maxRSS),
+	}, nil
 }
 
 // runGallra runs `gallra run --no-retain` over inbox into a new lake named
