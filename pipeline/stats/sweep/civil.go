@@ -70,12 +70,6 @@ func civilOf(d int32) (year, month, day int) {
 // days returns the day of year, month (1–12) and day (1–31).
 func days(year, month, day int) int32 { return int32(period.DaysFromCivil(year, month, day)) }
 
-// yearOf returns the year of day d.
-func yearOf(d int32) int {
-	y, _, _ := civil(d)
-	return y
-}
-
 // addYears returns day d k years later as DuckDB's date + to_years(k)
 // gives it: the same month and day, or the month's last day where the day
 // does not exist (29 February + 1 year = 28 February).

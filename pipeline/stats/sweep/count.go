@@ -3,6 +3,7 @@ package sweep
 import (
 	"sort"
 
+	"github.com/gallra/gallra/pipeline/lake"
 	"github.com/gallra/gallra/transforms/period"
 )
 
@@ -103,7 +104,7 @@ func (c *counter) first(rs []rec) {
 		}
 	}
 	start := rs[f].start
-	y := yearOf(start)
+	y := lake.YearOf(start)
 	if y < c.from || y > c.to {
 		return
 	}
@@ -191,7 +192,7 @@ func (c *counter) personEnds(rs []rec) {
 		if r.end == noEnd {
 			continue
 		}
-		y := yearOf(r.end)
+		y := lake.YearOf(r.end)
 		if y < c.from || y > c.to {
 			continue
 		}
