@@ -234,21 +234,41 @@ func main() {
 			work, runtime.NumCPU(), float64(runtime.NumCPU())/work)
 	}
 	// The cost of two busy cores: a pair's CPU per process against one
-	// process alone, and gallra on two cores against the pair.
-	cpuPerRow := func(j int) float64 {
-		m, _ := summarise(results[j])
-		return m.cpu.Seconds() / float64(m.rows)
-	}
+	// process alone, and gallra on two cores against the pair. The
+	// machine's speed drifts from minute to minute, so each is a ratio of
+	// the two methods' runs in the same round (run i of each, minutes
+	// apart), and the median and range of those ratios are printed.
 	if run(2) && run(7) {
-		fmt.Printf("CPU per row of a bare stream beside another / alone: %.3f (the machine's cost of two busy cores)\n", cpuPerRow(7)/cpuPerRow(2))
+		fmt.Printf("CPU per row of a bare stream beside another / alone: %s (the machine's cost of two busy cores)\n", roundRatios(results[7], results[2]))
 	}
 	if run(5) && run(6) {
-		fmt.Printf("CPU per row of gallra on one core beside another / alone: %.3f (the machine's cost of two busy cores)\n", cpuPerRow(6)/cpuPerRow(5))
+		fmt.Printf("CPU per row of gallra on one core beside another / alone: %s (the machine's cost of two busy cores)\n", roundRatios(results[6], results[5]))
 		if run(1) {
-			fmt.Printf("CPU per row of gallra on two cores / on one core beside another: %.3f (gallra's own cost of working on two cores)\n", cpuPerRow(1)/cpuPerRow(6))
+			fmt.Printf("CPU per row of gallra on two cores / on one core beside another: %s (gallra's own cost of working on two cores)\n", roundRatios(results[1], results[6]))
 		}
 	}
 }
+
+// roundRatios compares the CPU per row of a and b round by round (a[i]
+// against b[i]) and returns the median ratio, with the range when there is
+// more than one round.
+func roundRatios(a, b []measurement) string {
+	n := min(len(a), len(b))
+	if n == 0 {
+		return "no runs"
+	}
+	rs := make([]float64, n)
+	for i := range rs {
+		rs[i] = cpuPerRow(a[i]) / cpuPerRow(b[i])
+	}
+	slices.Sort(rs)
+	if n == 1 {
+		return fmt.Sprintf("%.3f", rs[0])
+	}
+	return fmt.Sprintf("%.3f (rounds %.3f to %.3f)", rs[n/2], rs[0], rs[n-1])
+}
+
+func cpuPerRow(m measurement) float64 { return m.cpu.Seconds() / float64(m.rows) }
 
 // pair runs two measurements at once, run(0) and run(1), and returns them
 // as one: the rows and CPU time of the two together, the longer wall time

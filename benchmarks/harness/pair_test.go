@@ -51,3 +51,27 @@ func TestPairFailsIfEitherFails(t *testing.T) {
 		}
 	}
 }
+
+// Each round's runs are compared with each other, not the medians of
+// all rounds: the machine's speed drifts between rounds, and a slow round
+// of one method must not meet a fast round of the other.
+func TestRoundRatiosPairRounds(t *testing.T) {
+	m := func(rows int, cpu float64) measurement {
+		return measurement{rows: rows, cpu: time.Duration(cpu * float64(time.Second))}
+	}
+	// Round 1 is slow for both (2x), round 3 fast; within each round the
+	// pair costs 10%, 20% and 5% more per row.
+	pairs := []measurement{m(200, 44), m(200, 24), m(200, 10.5)}
+	alone := []measurement{m(100, 20), m(100, 10), m(100, 5)}
+	if got, want := roundRatios(pairs, alone), "1.100 (rounds 1.050 to 1.200)"; got != want {
+		t.Errorf("roundRatios = %q, want %q", got, want)
+	}
+	// (The medians of each method's own rounds, 0.12 and 0.10 CPU-s per
+	// 100 rows, would have said 1.200.)
+	if got, want := roundRatios(pairs[:1], alone[:1]), "1.100"; got != want {
+		t.Errorf("one round: %q, want %q", got, want)
+	}
+	if got := roundRatios(nil, alone); got != "no runs" {
+		t.Errorf("no rounds: %q", got)
+	}
+}
