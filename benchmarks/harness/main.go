@@ -226,10 +226,9 @@ func main() {
 	}
 	if run(2) && run(5) {
 		// CPU per row of each, on one core: how much more work gallra does.
-		bare, one := results[2], results[5]
-		mb, _ := summarise(bare)
-		mo, _ := summarise(one)
-		work := (mo.cpu.Seconds() / float64(mo.rows)) / (mb.cpu.Seconds() / float64(mb.rows))
+		mb, _ := summarise(results[2])
+		mo, _ := summarise(results[5])
+		work := cpuPerRow(mo) / cpuPerRow(mb)
 		fmt.Printf("work per row gallra / bare stream, one core each: %.2f; with no loss from running on %d cores, gallra / bare stream could be %.2f at best\n",
 			work, runtime.NumCPU(), float64(runtime.NumCPU())/work)
 	}
