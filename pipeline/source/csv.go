@@ -12,21 +12,22 @@ import (
 	"os"
 	"unicode/utf8"
 
+	"github.com/gallra/gallra/pipeline/source/csvscan"
 	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/encoding/unicode"
 	"golang.org/x/text/transform"
 )
 
-// csvReader streams delimited text through encoding/csv.
+// csvReader streams delimited text through a csvscan.Scanner, which reads
+// encoding/csv's grammar and copies only the selected fields.
 type csvReader struct {
 	path    string
 	file    *os.File
 	counter countingReader // the file, counting the bytes read from it
-	cr      *csv.Reader
+	sc      *csvscan.Scanner
 	enc     string
 	delim   rune
-	skip    int64 // decoded bytes before csv's input: the "sep=" line
-	lineOff int   // physical lines before csv's input: 1 after a "sep=" line
+	lineOff int // physical lines before the scanner's input: 1 after a "sep=" line
 
 	header   []string
 	cols     []int // nil: all columns
@@ -37,16 +38,7 @@ type csvReader struct {
 
 	fields fieldBlock // where the rows' field slices come from
 
-	peek  *csvRead // a record read ahead to tell a truncated file from a malformed last record
-	fatal error    // sticky whole-file error
-}
-
-// csvRead is the outcome of one csv.Reader.Read.
-type csvRead struct {
-	rec   []string
-	err   error
-	start int64 // csv input offset where the read began
-	line  int   // physical line of the record (when err == nil)
+	fatal error // sticky whole-file error
 }
 
 func openCSV(path string, opt Options) (Reader, error) {
@@ -111,7 +103,7 @@ func (r *csvReader) init(opt Options, enc string) error {
 		if _, err := in.Discard(n); err != nil {
 			return &FileError{File: r.path, Reason: ReasonUnreadable, Err: err}
 		}
-		r.skip, r.lineOff = int64(n), 1
+		r.lineOff = 1
 		if r.delim == 0 {
 			r.delim = d
 		}
@@ -123,13 +115,8 @@ func (r *csvReader) init(opt Options, enc string) error {
 		r.delim = detectDelimiter(text)
 	}
 
-	r.cr = csv.NewReader(in) // in is a large *bufio.Reader, which csv uses as is
-	r.cr.Comma = r.delim
-	r.cr.FieldsPerRecord = -1
-	r.cr.ReuseRecord = true
-	r.cr.LazyQuotes = false
-
-	rec, err := r.cr.Read()
+	r.sc = csvscan.New(in, r.delim)
+	rec, err := r.sc.Read() // the header: every field
 	if err != nil {
 		if err == io.EOF {
 			return &FileError{File: r.path, Reason: ReasonNoHeader, Err: errors.New("no record")}
@@ -140,7 +127,7 @@ func (r *csvReader) init(opt Options, enc string) error {
 		}
 		return &FileError{File: r.path, Reason: ReasonUnreadable, Err: err}
 	}
-	line, _ := r.cr.FieldPos(0)
+	line := r.sc.Line()
 	if r.fieldDec != nil {
 		for i, h := range rec {
 			rec[i] = r.fieldDec.String(h)
@@ -155,7 +142,7 @@ func (r *csvReader) init(opt Options, enc string) error {
 }
 
 // fieldwise reports whether a Windows-1252 file, of which prefix is the
-// start, reads the same when encoding/csv parses its bytes as they are and
+// start, reads the same when the scanner parses its bytes as they are and
 // only the fields it selects are decoded: a tenth of a run's CPU went to
 // decoding whole exports, most of whose bytes are in fields that are
 // dropped. It does when the delimiter is ASCII: every byte csv looks for
@@ -234,30 +221,18 @@ func (r *csvReader) adjust(pe *csv.ParseError) *csv.ParseError {
 	return &c
 }
 
-func (r *csvReader) read() csvRead {
-	if p := r.peek; p != nil {
-		r.peek = nil
-		return *p
-	}
-	res := csvRead{start: r.cr.InputOffset()}
-	res.rec, res.err = r.cr.Read()
-	if res.err == nil {
-		res.line, _ = r.cr.FieldPos(0)
-		res.line += r.lineOff
-	}
-	return res
-}
-
 // Next implements Reader.
 func (r *csvReader) Next() (Row, error) {
 	if r.fatal != nil {
 		return Row{}, r.fatal
 	}
-	res := r.read()
-	if res.err != nil {
-		return Row{}, r.readError(res)
+	rec, err := r.sc.Read()
+	line := r.sc.Line() + r.lineOff
+	if err != nil {
+		return Row{}, r.readError(err)
 	}
-	fields := selectFields(&r.fields, res.rec, r.cols)
+	fields := r.fields.take(len(rec))
+	copy(fields, rec)
 	if r.fieldDec != nil {
 		for i, s := range fields {
 			fields[i] = r.fieldDec.String(s)
@@ -270,129 +245,44 @@ func (r *csvReader) Next() (Row, error) {
 				if r.cols != nil {
 					col = r.cols[i]
 				}
-				return Row{}, &RowError{File: r.path, Line: res.line, Reason: ReasonInvalidEncoding,
+				return Row{}, &RowError{File: r.path, Line: line, Reason: ReasonInvalidEncoding,
 					Err: fmt.Errorf("field %d is not valid UTF-8 (the file was read as UTF-8; if it is Windows-1252, set the encoding)", col+1)}
 			}
 		}
 	}
-	return Row{Line: res.line, Fields: fields, NumFields: len(res.rec)}, nil
+	return Row{Line: line, Fields: fields, NumFields: r.sc.NumFields()}, nil
 }
 
 // readError turns a failed read into io.EOF, a *RowError or a sticky
 // *FileError.
-func (r *csvReader) readError(res csvRead) error {
-	if res.err == io.EOF {
+func (r *csvReader) readError(err error) error {
+	if err == io.EOF {
 		return io.EOF
 	}
 	var pe *csv.ParseError
-	if !errors.As(res.err, &pe) {
-		r.fatal = &FileError{File: r.path, Reason: ReasonUnreadable, Err: res.err}
+	if !errors.As(err, &pe) {
+		r.fatal = &FileError{File: r.path, Reason: ReasonUnreadable, Err: err}
 		return r.fatal
 	}
 	line := pe.StartLine + r.lineOff
-	if errors.Is(pe.Err, csv.ErrQuote) {
-		// A quoted field still open at the end of the file swallows the rest
-		// of it, so the next read is io.EOF. A malformed last record looks
-		// the same to the caller of csv; rescan the record to tell them apart.
-		next := r.read()
-		if next.err == io.EOF {
-			open, err := r.endsInOpenQuote(res.start)
-			if err != nil {
-				r.fatal = &FileError{File: r.path, Reason: ReasonUnreadable, Err: err}
-				return r.fatal
-			}
-			if open {
-				r.fatal = &FileError{File: r.path, Reason: ReasonTruncated, Line: line,
-					Err: fmt.Errorf("quoted field opened in the record on line %d is not closed before the end of the file", line)}
-				return r.fatal
-			}
-		}
-		r.peek = &next
+	if r.sc.EndedInQuote() {
+		// A quoted field still open at the end of the file swallowed the
+		// rest of it: the file was cut off, not one record malformed.
+		r.fatal = &FileError{File: r.path, Reason: ReasonTruncated, Line: line,
+			Err: fmt.Errorf("quoted field opened in the record on line %d is not closed before the end of the file", line)}
+		return r.fatal
 	}
 	return &RowError{File: r.path, Line: line, Reason: ReasonMalformedCSV, Err: r.adjust(pe)}
-}
-
-// endsInOpenQuote reopens the file, skips to csv input offset start (the
-// beginning of a record) and reports whether that record runs to the end
-// of the file inside a quoted field. It reads only on the rare path of a
-// quote error on the last record.
-func (r *csvReader) endsInOpenQuote(start int64) (bool, error) {
-	f, err := os.Open(r.path)
-	if err != nil {
-		return false, err
-	}
-	defer f.Close()
-	in := r.stream(bufio.NewReaderSize(f, sniffSize))
-	if _, err := io.CopyN(io.Discard, in, r.skip+start); err != nil {
-		return false, err
-	}
-	return openQuoteAtEOF(in, r.delim)
-}
-
-// openQuoteAtEOF scans one record with encoding/csv's quoting rules and
-// reports whether the input ends inside a quoted field. It returns false as
-// soon as the record ends or breaks a rule elsewhere.
-func openQuoteAtEOF(in io.RuneReader, delim rune) (bool, error) {
-	const (
-		fieldStart = iota
-		unquoted
-		quoted
-		quoteSeen // a quote inside a quoted field: closing or the first of ""
-	)
-	state, started := fieldStart, false
-	for {
-		c, _, err := in.ReadRune()
-		if err == io.EOF {
-			return state == quoted, nil
-		}
-		if err != nil {
-			return false, err
-		}
-		switch state {
-		case fieldStart:
-			switch {
-			case c == '"':
-				state, started = quoted, true
-			case c == '\n':
-				if started {
-					return false, nil
-				}
-			case c == '\r' && !started:
-			case c == delim:
-				started = true
-			default:
-				state, started = unquoted, true
-			}
-		case unquoted:
-			switch c {
-			case '"', '\n':
-				return false, nil
-			case delim:
-				state = fieldStart
-			}
-		case quoted:
-			if c == '"' {
-				state = quoteSeen
-			}
-		case quoteSeen:
-			switch c {
-			case '"':
-				state = quoted
-			case delim:
-				state = fieldStart
-			case '\r':
-			default: // end of record, or a stray character after the closing quote
-				return false, nil
-			}
-		}
-	}
 }
 
 // Header implements Reader.
 func (r *csvReader) Header() []string { return append([]string(nil), r.header...) }
 
 // Select implements Reader.
-func (r *csvReader) Select(cols []int) { r.cols = checkSelect(cols) }
+func (r *csvReader) Select(cols []int) {
+	r.cols = checkSelect(cols)
+	r.sc.Select(r.cols)
+}
 
 // Encoding implements Reader.
 func (r *csvReader) Encoding() string { return r.enc }

@@ -7,7 +7,8 @@
 // as Excel on Swedish Windows writes it, or UTF-16 with a byte order mark as
 // Excel's "Unicode text" writes it), the delimiter (';', ',' or tab, or the one
 // named by Excel's "sep=" first line), and then streams the rest of the file
-// through encoding/csv without ever holding the whole file in memory.
+// through csvscan, which reads encoding/csv's grammar but copies only the
+// selected fields, without ever holding the whole file in memory.
 //
 // Every row carries the physical line number where its record starts, and
 // only the columns the caller selected (an allowlist: the others are never
@@ -128,7 +129,7 @@ type Digester interface {
 
 // Reason codes of a RowError.
 const (
-	ReasonMalformedCSV    = "malformed_csv"    // encoding/csv rejected the record (bare or stray quote)
+	ReasonMalformedCSV    = "malformed_csv"    // the record breaks encoding/csv's quoting rules (bare or stray quote)
 	ReasonInvalidEncoding = "invalid_encoding" // a selected field is not valid UTF-8 in a file read as UTF-8
 )
 

@@ -611,30 +611,6 @@ func mkdir(t *testing.T, p string) string {
 	return p
 }
 
-func TestOpenQuoteAtEOF(t *testing.T) {
-	tests := []struct {
-		in   string
-		want bool
-	}{
-		{`"abc`, true},
-		{"\"abc\n", true},
-		{"\n\r\n\"a\"\"b", true},
-		{"x;\"a\nb\nc", true},
-		{`"abc"`, false},
-		{"\"abc\"\n", false},
-		{"\"abc\"x;y\n", false},
-		{"a;b\"c;\"d", false},
-		{"a;b\n\"c", false},
-		{"\"a\"\r\n\"b", false},
-	}
-	for _, tt := range tests {
-		got, err := openQuoteAtEOF(strings.NewReader(tt.in), ';')
-		if err != nil || got != tt.want {
-			t.Errorf("openQuoteAtEOF(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
-		}
-	}
-}
-
 func TestWindows1252Table(t *testing.T) {
 	// Guards the test data above: it must be what x/text encodes.
 	want, err := charmap.Windows1252.NewEncoder().String("Åsa Öberg;Västerås;Ängelholm;René;Ädelö")
