@@ -30,6 +30,7 @@ FUZZTIME ?= 60s
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./transforms/identity/
 	$(GO) test -run '^$$' -fuzz '^FuzzCSV$$' -fuzztime $(FUZZTIME) ./pipeline/source/
+	$(GO) test -run '^$$' -fuzz '^FuzzSameAsCSV$$' -fuzztime $(FUZZTIME) ./pipeline/source/csvscan/
 	$(GO) test -run '^$$' -fuzz '^FuzzBind$$' -fuzztime $(FUZZTIME) ./schemas/
 
 lint:
