@@ -47,7 +47,7 @@ func openCSV(path string, opt Options) (Reader, error) {
 		return nil, &FileError{File: path, Reason: ReasonInvalidOption,
 			Err: fmt.Errorf("unknown encoding %q (want auto, utf-8 or windows-1252)", opt.Encoding)}
 	}
-	if opt.Delimiter != 0 && !validDelim(opt.Delimiter) {
+	if opt.Delimiter != 0 && !csvscan.ValidDelim(opt.Delimiter) {
 		return nil, &FileError{File: path, Reason: ReasonInvalidOption,
 			Err: fmt.Errorf("invalid delimiter %q", opt.Delimiter)}
 	}

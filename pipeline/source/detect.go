@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/gallra/gallra/pipeline/source/csvscan"
 )
 
 // sniffSize bounds how much of a file is inspected to detect its encoding,
@@ -74,11 +76,6 @@ func dropCutRune(p []byte) []byte {
 	return p
 }
 
-// validDelim reports whether encoding/csv accepts r as a delimiter.
-func validDelim(r rune) bool {
-	return r != 0 && r != '"' && r != '\r' && r != '\n' && utf8.ValidRune(r) && r != utf8.RuneError
-}
-
 // sepLine recognises Excel's "sep=X" first line (also written quoted,
 // "\"sep=X\"", and sometimes padded with further delimiters) in decoded
 // text. It returns the delimiter and the length of the line including its
@@ -98,7 +95,7 @@ func sepLine(p []byte) (delim rune, n int, ok bool) {
 		return 0, 0, false
 	}
 	r, size := utf8.DecodeRune(line[4:])
-	if !validDelim(r) {
+	if !csvscan.ValidDelim(r) {
 		return 0, 0, false
 	}
 	rest := line[4+size:]

@@ -49,12 +49,17 @@ type Scanner struct {
 
 type span struct{ from, to int }
 
+// ValidDelim reports whether r can be a delimiter: csv.Reader's rule, a
+// valid rune other than 0, '"', '\r', '\n' and utf8.RuneError.
+func ValidDelim(r rune) bool {
+	return r != 0 && r != '"' && r != '\r' && r != '\n' && utf8.ValidRune(r) && r != utf8.RuneError
+}
+
 // New returns a Scanner that reads r with delimiter comma, keeping every
-// field until Select says otherwise. comma must be valid for csv.Reader
-// (not 0, '"', '\r', '\n' or utf8.RuneError); New panics if it is not,
-// as the caller checks a configured delimiter first.
+// field until Select says otherwise. New panics if comma is not
+// ValidDelim, as the caller checks a configured delimiter first.
 func New(r *bufio.Reader, comma rune) *Scanner {
-	if comma == 0 || comma == '"' || comma == '\r' || comma == '\n' || !utf8.ValidRune(comma) || comma == utf8.RuneError {
+	if !ValidDelim(comma) {
 		panic("csvscan: invalid delimiter")
 	}
 	return &Scanner{r: r, comma: utf8.AppendRune(nil, comma), all: true}
