@@ -101,6 +101,7 @@ var seeds = []string{
 	"a;\"multi\nline\r\nfield\";c\nd;e;f",
 	"a;b\n1;\"unterminated\n2;3\n",
 	"a;b\n1;bare\"quote;x\n2;3\n",
+	"a;b\n1;ends in quote\";x\n2;last\"\n3;4\n",
 	"a;b\n\"x\"y;1\n2;3\n",
 	"a;b\n1;2\r",
 	"a;b\n1;\"\"\n\"\";\n",
